@@ -109,7 +109,9 @@ def read_clip(
     info = probe(path)
     first = 0 if start_s is None else int(round(start_s * info.fps))
     last = info.num_frames if end_s is None else int(round(end_s * info.fps))
-    wanted = sample_indices(first, min(max(last, first + 1), max(info.num_frames, first + 1)), num_frames)
+    wanted = sample_indices(
+        first, min(max(last, first + 1), max(info.num_frames, first + 1)), num_frames
+    )
     picks: dict[int, np.ndarray] = {}
     need = set(int(i) for i in wanted)
     last_frame: np.ndarray | None = None

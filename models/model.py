@@ -1,0 +1,173 @@
+"""The StepDiff video-conditioned LM, in one readable file.
+
+frames (uint8 RGB) -> EfficientNet-Lite0 (frozen, ImageNet) -> grid x grid average pool per frame
+-> projector (+ temporal and spatial position) -> K tokens per video -> SmolLM2-135M-Instruct.
+
+A prompt holds one `<video>` placeholder per video, for any number of videos; each is replaced by
+that video's K embeddings (see runtime/prompt.py, which the ONNX runtime uses too).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from runtime.prompt import PromptLayout
+
+
+@dataclass(frozen=True)
+class StepDiffConfig:
+    frames: int = 8  # T sampled frames per video
+    frame_size: int = 224  # square RGB frames fed to EfficientNet-Lite0
+    grid: int = 2  # grid x grid pooled tokens per frame
+    vision_dim: int = 1280  # EfficientNet-Lite0 head channels
+    lm_dim: int = 576  # SmolLM2-135M hidden size
+    # EfficientNet-Lite was trained on (x - 127) / 128, not on ImageNet mean/std.
+    pixel_mean: float = 127.0
+    pixel_std: float = 128.0
+    seed: int = 0  # initialisation of the projector
+
+    @property
+    def tokens_per_frame(self) -> int:
+        return self.grid * self.grid
+
+    @property
+    def tokens_per_video(self) -> int:  # K in design.md
+        return self.frames * self.tokens_per_frame
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class VisionTower(nn.Module):
+    """uint8 [B, T, H, W, 3] -> pooled features [B, T, G, C]. Frozen: it is never trained."""
+
+    def __init__(self, config: StepDiffConfig, backbone: nn.Module) -> None:
+        super().__init__()
+        self.config = config
+        self.backbone = backbone.eval()
+        for p in self.backbone.parameters():
+            p.requires_grad_(False)
+
+    def forward(self, pixels: torch.Tensor) -> torch.Tensor:
+        c = self.config
+        b, t, h, w, _ = pixels.shape
+        x = pixels.reshape(b * t, h, w, 3).permute(0, 3, 1, 2).float()
+        x = (x - c.pixel_mean) / c.pixel_std
+        fmap = self.backbone.extract_features(x)  # [BT, C, h', w']
+        pooled = _grid_pool(fmap, c.grid)  # [BT, G*G, C]
+        return pooled.reshape(b, t, c.tokens_per_frame, -1)
+
+
+def _grid_pool(fmap: torch.Tensor, grid: int) -> torch.Tensor:
+    """adaptive_avg_pool2d with static bins, which the ONNX exporter can trace: [N, C, H, W] ->
+    [N, G*G, C], row-major over the grid."""
+    # int() freezes the sizes as constants when tracing: ONNX integer Div truncates toward zero,
+    # which would break the ceil below.
+    h, w = int(fmap.shape[-2]), int(fmap.shape[-1])
+    cells = []
+    for i in range(grid):
+        y0, y1 = (i * h) // grid, -((-(i + 1) * h) // grid)
+        for j in range(grid):
+            x0, x1 = (j * w) // grid, -((-(j + 1) * w) // grid)
+            cells.append(fmap[:, :, y0:y1, x0:x1].mean(dim=(2, 3)))
+    return torch.stack(cells, dim=1)
+
+
+class Projector(nn.Module):
+    """Pooled frame features [B, T, G, C] -> video tokens [B, T*G, D] in the LM's space."""
+
+    def __init__(self, config: StepDiffConfig) -> None:
+        super().__init__()
+        c = config
+        self.config = c
+        self.norm = nn.LayerNorm(c.vision_dim)
+        self.fc1 = nn.Linear(c.vision_dim, c.lm_dim)
+        self.fc2 = nn.Linear(c.lm_dim, c.lm_dim)
+        # Where in time and where in the frame a token comes from; without these the LM sees a
+        # bag of patches and cannot tell "first" from "last".
+        self.time = nn.Parameter(torch.zeros(c.frames, 1, c.lm_dim))
+        self.space = nn.Parameter(torch.zeros(1, c.tokens_per_frame, c.lm_dim))
+        g = torch.Generator().manual_seed(c.seed)
+        for lin in (self.fc1, self.fc2):
+            nn.init.normal_(lin.weight, std=0.02, generator=g)
+            nn.init.zeros_(lin.bias)
+        nn.init.normal_(self.time, std=0.02, generator=g)
+        nn.init.normal_(self.space, std=0.02, generator=g)
+
+    def forward(self, feats: torch.Tensor) -> torch.Tensor:
+        b, t, g, _ = feats.shape
+        x = self.fc2(F.gelu(self.fc1(self.norm(feats))))
+        x = x + self.time[:t] + self.space
+        return x.reshape(b, t * g, -1)
+
+
+class StepDiffModel(nn.Module):
+    def __init__(self, config: StepDiffConfig, backbone: nn.Module, lm: nn.Module) -> None:
+        super().__init__()
+        self.config = config
+        self.vision = VisionTower(config, backbone)
+        self.projector = Projector(config)
+        self.lm = lm
+
+    @classmethod
+    def from_pretrained(cls, config: StepDiffConfig | None = None) -> StepDiffModel:
+        from models.pretrained import load_efficientnet, load_smollm2
+
+        lm, _ = load_smollm2()
+        return cls(config or StepDiffConfig(), load_efficientnet(), lm).eval()
+
+    @torch.no_grad()
+    def encode_videos(self, pixels: torch.Tensor) -> torch.Tensor:
+        """uint8 [B, T, H, W, 3] -> [B, K, D]."""
+        return self.projector(self.vision(pixels))
+
+    def embed_ids(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.lm.get_input_embeddings()(ids)
+
+    def prompt_embeds(self, layout: PromptLayout, videos: list[torch.Tensor]) -> torch.Tensor:
+        """Text pieces and per-video [K, D] embeddings -> [1, S, D] in prompt order."""
+        if len(videos) != layout.num_videos:
+            raise ValueError(f"{layout.num_videos} placeholders, {len(videos)} videos")
+        parts = []
+        for i, piece in enumerate(layout.pieces):
+            parts.append(self.embed_ids(torch.tensor(piece, dtype=torch.long)))
+            if i < len(videos):
+                parts.append(videos[i])
+        return torch.cat(parts, 0).unsqueeze(0)
+
+    @torch.no_grad()
+    def greedy(
+        self, inputs_embeds: torch.Tensor, max_new_tokens: int, eos_ids: tuple[int, ...] = ()
+    ) -> tuple[list[int], list[np.ndarray]]:
+        """Greedy decoding with the KV cache. Returns new tokens and each step's last logits."""
+        tokens: list[int] = []
+        logits_seen: list[np.ndarray] = []
+        past = None
+        x = inputs_embeds
+        pos = 0
+        for _ in range(max_new_tokens):
+            s = x.shape[1]
+            position_ids = torch.arange(pos, pos + s).unsqueeze(0)
+            mask = torch.ones(1, pos + s, dtype=torch.long)
+            out = self.lm(
+                inputs_embeds=x,
+                attention_mask=mask,
+                position_ids=position_ids,
+                past_key_values=past,
+                use_cache=True,
+            )
+            past = out.past_key_values
+            last = out.logits[0, -1]
+            logits_seen.append(last.float().numpy())
+            nxt = int(last.argmax())
+            tokens.append(nxt)
+            if nxt in eos_ids:
+                break
+            pos += s
+            x = self.embed_ids(torch.tensor([[nxt]]))
+        return tokens, logits_seen
