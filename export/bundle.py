@@ -1,0 +1,163 @@
+"""Writes a bundle directory: the three graphs, the tokenizer and the manifest that binds them.
+
+The directory is built beside its destination and moved into place at the end, so a failed
+export never leaves a half-written bundle where a good one was.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+from runtime.bundle import FORMAT_VERSION, sha256_file
+from runtime.prompt import SYSTEM
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    quant: str = "fp32"  # "fp32" | "int8" | "int4"
+    block_size: int = 32
+    accuracy_level: int = 4
+
+
+def _versions() -> dict[str, str]:
+    out = {}
+    for pkg in ("stepdiff", "torch", "transformers", "onnx", "onnxruntime", "numpy", "gguf"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def lm_weights(model) -> dict:
+    """The LM's float weights as numpy, HF names, LoRA (if any) already merged."""
+    return {k: v.detach().float().numpy() for k, v in model.lm.state_dict().items()}
+
+
+def lm_dims(lm_config):
+    from export.decoder_builder import LlamaDims
+
+    c = lm_config
+    return LlamaDims(
+        hidden=c.hidden_size,
+        layers=c.num_hidden_layers,
+        heads=c.num_attention_heads,
+        kv_heads=c.num_key_value_heads,
+        head_dim=getattr(c, "head_dim", None) or c.hidden_size // c.num_attention_heads,
+        intermediate=c.intermediate_size,
+        vocab=c.vocab_size,
+        rms_eps=float(c.rms_norm_eps),
+        rope_theta=float(c.rope_parameters["rope_theta"])
+        if getattr(c, "rope_parameters", None)
+        else float(c.rope_theta),
+        tied=bool(c.tie_word_embeddings),
+    )
+
+
+def write_bundle(
+    model, out_dir: str | os.PathLike, options: ExportOptions = ExportOptions(), source: str = ""
+) -> Path:
+    """Exports `model` (a models.model.StepDiffModel) into `out_dir`, replacing what was there."""
+    from export.decoder_builder import DecoderBuildOptions, build_decoder, build_embed_tokens
+    from export.encoder_export import export_vision_encoder
+    from models.pretrained import (
+        EFFNET_ID,
+        SMOLLM2_GGUF_SHA256,
+        SMOLLM2_ID,
+        smollm2_hf_dir,
+    )
+
+    out = Path(out_dir)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".bundle-", dir=out.parent))
+    try:
+        c = model.config
+        graphs = {}
+        graphs["vision_encoder"] = export_vision_encoder(model, str(tmp / "vision_encoder.onnx"))
+        graphs["vision_encoder"].update(path="vision_encoder.onnx", quantization="fp32")
+
+        weights = lm_weights(model)
+        dims = lm_dims(model.lm.config)
+        print(f"building embed_tokens.onnx and decoder.onnx ({options.quant}) ...", file=sys.stderr)
+        q = options.quant
+        graphs["embed_tokens"] = build_embed_tokens(
+            weights, dims, str(tmp / "embed_tokens.onnx"), quant="fp32" if q == "fp32" else "int8"
+        )
+        graphs["embed_tokens"].update(path="embed_tokens.onnx", quantization="fp32")
+        dec_opts = DecoderBuildOptions(
+            quant=q,
+            block_size=options.block_size,
+            accuracy_level=options.accuracy_level,
+            attention="standard" if q == "fp32" else "gqa",
+        )
+        graphs["decoder"] = build_decoder(weights, dims, dec_opts, str(tmp / "decoder.onnx"))
+        graphs["decoder"].update(path="decoder.onnx", quantization=q)
+
+        hf = smollm2_hf_dir()
+        for name in ("tokenizer.json", "chat_template.jinja", "generation_config.json"):
+            if (hf / name).is_file():
+                shutil.copyfile(hf / name, tmp / name)
+
+        files = {}
+        for p in sorted(tmp.iterdir()):
+            if p.is_file():
+                files[p.name] = {"sha256": sha256_file(p), "size": p.stat().st_size}
+        manifest = {
+            "format_version": FORMAT_VERSION,
+            "name": f"stepdiff-smollm2-135m-effnetlite0-{q}",
+            "models": {
+                "lm": {
+                    "id": SMOLLM2_ID,
+                    "gguf_sha256": SMOLLM2_GGUF_SHA256,
+                    "license": "Apache-2.0",
+                },
+                "vision": {"id": EFFNET_ID, "license": "Apache-2.0"},
+                "stepdiff_weights": {
+                    "source": source or "untrained projector",
+                    "license": "Apache-2.0",
+                },
+            },
+            "video": {
+                "frames": c.frames,
+                "frame_size": c.frame_size,
+                "tokens_per_frame": c.tokens_per_frame,
+                "tokens_per_video": c.tokens_per_video,
+                "pixel_format": "RGB uint8, centre square crop, INTER_AREA resize",
+                "pixel_normalization": {"mean": c.pixel_mean, "std": c.pixel_std, "in_graph": True},
+                "sampling": "uniform: centres of T equal bins over the clip",
+            },
+            "lm": {
+                "hidden": dims.hidden,
+                "layers": dims.layers,
+                "heads": dims.heads,
+                "kv_heads": dims.kv_heads,
+                "head_dim": dims.head_dim,
+                "vocab": dims.vocab,
+                "max_length": int(getattr(model.lm.config, "max_position_embeddings", 8192)),
+                "eos_token_ids": [2],  # <|im_end|>: SmolLM2's end of turn
+                "system_prompt": SYSTEM,
+                "chat_format": "chatml",
+                "video_placeholder": "<video>",
+            },
+            "graphs": graphs,
+            "files": files,
+            "tools": _versions(),
+        }
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=".old-bundle-", dir=out.parent))
+            os.replace(out, old / "b")
+            os.replace(tmp, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out

@@ -1,0 +1,59 @@
+"""Session fixtures: the pretrained StepDiff model, an fp32 bundle built from it, sample videos."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+
+@pytest.fixture(scope="session")
+def stepdiff_model():
+    pytest.importorskip("torch")
+    from models.model import StepDiffModel
+
+    return StepDiffModel.from_pretrained()
+
+
+@pytest.fixture(scope="session")
+def fp32_bundle(tmp_path_factory, stepdiff_model) -> Path:
+    from export.bundle import write_bundle
+
+    return write_bundle(stepdiff_model, tmp_path_factory.mktemp("bundle") / "fp32")
+
+
+def write_test_video(path: Path, seed: int, frames: int = 24, size: int = 240, fps: float = 10.0):
+    """A short moving-shapes video, different per seed: enough to exercise decode and encode."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (size + 80, size))
+    base = rng.integers(0, 255, 3).tolist()
+    for i in range(frames):
+        img = np.full((size, size + 80, 3), base, np.uint8)
+        cx = int(40 + i * 6 + rng.integers(0, 4))
+        cv2.circle(img, (cx, size // 2), 30, rng.integers(0, 255, 3).tolist(), -1)
+        cv2.rectangle(img, (10, 10), (60 + seed * 10 % 100, 50), (255, 255, 255), -1)
+        w.write(img)
+    w.release()
+    return path
+
+
+@pytest.fixture(scope="session")
+def two_videos(tmp_path_factory) -> tuple[Path, Path]:
+    d = tmp_path_factory.mktemp("videos")
+    return write_test_video(d / "reference.mp4", 1), write_test_video(d / "user.mp4", 2)
+
+
+def linked_copy(src: Path, dst: Path) -> Path:
+    """A bundle copy whose files are hard links (cheap), so one can be replaced and corrupted."""
+    dst.mkdir(parents=True)
+    for p in src.iterdir():
+        try:
+            os.link(p, dst / p.name)
+        except OSError:
+            shutil.copyfile(p, dst / p.name)
+    return dst
