@@ -43,7 +43,7 @@ def test_onnx_kv_decoder_matches_pytorch_on_two_videos(
 
     assert len(got_tokens) == NEW_TOKENS >= 20
     assert got_tokens == want_tokens
-    max_diff = max(float(np.abs(a - b).max()) for a, b in zip(got_logits, want_logits))
+    max_diff = max(float(np.abs(a - b).max()) for a, b in zip(got_logits, want_logits, strict=True))
     record_property("max_logits_diff", max_diff)
     record_property("encoder_max_diff", enc_diff)
     print(f"\nmax |logits diff| over {NEW_TOKENS} steps: {max_diff:.2e}; encoder {enc_diff:.2e}")
