@@ -27,13 +27,17 @@ def speak(text: str, wav: str | None) -> str:
     """Plays `text`, or writes it to `wav` (also when no audio device exists). Returns a note."""
     from runtime.speech import (
         SpeechOptions,
+        SpeechUnavailable,
         audio_device_available,
         load_synthesizer,
         play,
         write_wav,
     )
 
-    synth = load_synthesizer(SpeechOptions())
+    try:
+        synth = load_synthesizer(SpeechOptions())
+    except SpeechUnavailable as e:
+        return f"not spoken: {e}"
     samples = synth.synthesize(text)
     if wav is None and audio_device_available():
         play(samples, synth.sample_rate)

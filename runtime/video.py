@@ -10,7 +10,12 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import cv2
+# FFmpeg inside OpenCV prints its own complaints ("moov atom not found") for files that are not
+# videos; the caller gets one clear BadInput line instead. Set before cv2 loads its backends.
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
+
+import cv2  # noqa: E402
 import numpy as np
 
 from runtime.errors import BadInput
