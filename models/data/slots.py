@@ -97,12 +97,35 @@ VERB_MOTION: dict[str, str] = {
     "microwave": "microwave",
     "wait": "wait",
     "let": "wait",
+    # Added for the step parser's canonical verbs (models/data/lexicon.py) and the sampled
+    # technique swaps (models/data/deviations.py).
+    "grate": "peel",
+    "spiralize": "grind",
+    "open": "place",
+    "replace": "place",
+    "secure": "place",
+    "pat": "spread",
+    "wipe": "spread",
+    "fold": "roll",
+    "shake": "sprinkle",
+    "drop": "place",
 }
 
-TOOLS = ("knife", "whisk", "spatula", "spoon", "fork", "hand", "grater", "peeler", "tongs")
-CONTAINERS = ("bowl", "pan", "pot", "mug", "plate", "ramekin", "cup", "board", "blender", "jar")
+# The first entries are the core set; the rest were added for the step parser (append only).
+TOOLS = (
+    "knife", "whisk", "spatula", "spoon", "fork", "hand", "grater", "peeler", "tongs",
+    "scissors", "brush", "towel", "spiralizer", "floss", "toothpick", "lid", "measuring cup",
+    "timer", "thermometer", "scale", "mortar",
+)  # fmt: skip
+CONTAINERS = (
+    "bowl", "pan", "pot", "mug", "plate", "ramekin", "cup", "board", "blender", "jar",
+    "kettle", "dripper", "filter", "sieve", "bag", "can", "microwave", "sink",
+)  # fmt: skip
 HEATS = ("off", "low", "medium", "high")
-UNITS = ("tsp", "tbsp", "cup", "oz", "g", "ml", "piece", "pinch", "slice", "clove")
+UNITS = (
+    "tsp", "tbsp", "cup", "oz", "g", "ml", "piece", "pinch", "slice", "clove",
+    "block", "can", "knob", "spoonful", "drop",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
