@@ -52,9 +52,16 @@ def split_prefix(text: str) -> tuple[str | None, str]:
 
 
 def clean_text(text: str) -> str:
-    """The readable step text: the description without the annotators' verb prefix."""
-    _, body = split_prefix(text)
+    """The readable step text: the description without the annotators' verb prefix, unless the
+    description does not start with a verb ("add-1/4 tsp salt to a bowl" -> "Add 1/4 tsp salt
+    to a bowl")."""
+    prefix, body = split_prefix(text)
     body = re.sub(r"\s+", " ", body).strip()
+    if prefix and body:
+        from models.data.parse import starts_with_verb  # the parser imports this module
+
+        if not starts_with_verb(body):
+            body = f"{prefix.strip().lower()} {body}"
     return body[:1].upper() + body[1:] if body else body
 
 
@@ -129,6 +136,20 @@ def load_recipes() -> dict[str, Recipe]:
     return recipes
 
 
+def _depth(recipe: Recipe) -> dict[int, int]:
+    """Longest path from a source to each step in the task graph."""
+    depth = {i: 0 for i in recipe.steps}
+    for _ in range(len(recipe.steps)):
+        changed = False
+        for a, b in recipe.edges:
+            if depth[b] < depth[a] + 1:
+                depth[b] = depth[a] + 1
+                changed = True
+        if not changed:
+            break
+    return depth
+
+
 def _norm(text: str) -> str:
     return re.sub(r"[^a-z0-9]", "", text.lower())
 
@@ -143,10 +164,20 @@ def load_recordings() -> tuple[Recording, ...]:
     out = []
     for rec in raw:
         recipe = by_activity[int(rec["activity_id"])]
-        local = {_norm(t): i for i, t in recipe.steps.items()}
+        rank = _depth(recipe)
+        local: dict[str, list[int]] = {}
+        for i in sorted(recipe.steps, key=lambda i: (rank[i], i)):
+            local.setdefault(_norm(recipe.steps[i]), []).append(i)
+        used: set[int] = set()
         steps = []
-        for s in rec["step_annotations"]:
-            sid = local.get(_norm(s["description"]))
+        # Some recipes repeat a step text under two ids ("Stir the contents in the microwave"):
+        # the earlier performance takes the id that comes first in the graph.
+        timed = sorted(
+            rec["step_annotations"], key=lambda s: (s["start_time"] < 0, s["start_time"])
+        )
+        for s in timed:
+            ids = local.get(_norm(s["description"]), [])
+            sid = next((i for i in ids if i not in used), ids[-1] if ids else None)
             if sid is None:
                 # Two annotation texts differ from the task graph by a typo or a number; match on
                 # the longest common prefix so the step keeps its graph id.
@@ -155,6 +186,7 @@ def load_recordings() -> tuple[Recording, ...]:
                     recipe.steps,
                     key=lambda i, d=want: len(os.path.commonprefix([_norm(recipe.steps[i]), d])),
                 )
+            used.add(sid)
             mistakes = tuple(
                 Mistake(CATEGORY_OF_TAG.get(e["tag"], "Other"), e.get("description") or "")
                 for e in s.get("errors", [])

@@ -34,6 +34,7 @@ from models.data.parse import manner_set
 from models.data.phrases import (
     describe_difference,
     order_difference,
+    shown_tool,
     skip_difference,
 )
 from models.data.slots import HEATS, VERB_MOTION, Slots
@@ -378,6 +379,72 @@ UNIT_SWAPS = {
 DURATION_FACTORS = (0.25, 0.5, 2.0, 3.0)
 
 
+COUNT_UNITS = (None, "piece", "clove", "slice", "can", "block", "knob", "drop")
+
+
+def _look_key(name: str) -> str:
+    try:
+        from models.data.render_looks import canonical
+    except ImportError:  # no renderer: names stand for looks
+        return name
+    return canonical(name) or name
+
+
+def _vessel_key(name: str | None, motion: str) -> str | None:
+    try:
+        from models.data.render_motion import DEFAULT_VESSEL
+        from models.data.render_scene import vessel_for
+    except ImportError:
+        return name
+    return vessel_for(name, DEFAULT_VESSEL.get(motion)).kind
+
+
+def visible(ref: Slots, mod: Slots, changes: tuple[str, ...]) -> bool:
+    """Whether the renderer draws the two executions differently in at least one changed slot.
+
+    The renderer shows a count of pieces as whole items (1/8 clove and 1 clove look alike), a verb
+    only through its motion family (mince and chop look alike), an ingredient through its look
+    (cheddar and cheese look alike): such changes are true to the text but not to the pixels.
+    """
+    for c in changes:
+        if c == "verb" and VERB_MOTION.get(ref.verb, "place") != VERB_MOTION.get(mod.verb, "place"):
+            return True
+        if c in ("quantity", "unit"):
+            if ref.unit in COUNT_UNITS and mod.unit in COUNT_UNITS:
+
+                def n(q: float | None) -> int:
+                    return int(min(max(round(q if q is not None else 1.0), 1), 12))
+
+                if n(ref.quantity) != n(mod.quantity):
+                    return True
+            elif (ref.quantity, ref.unit) != (mod.quantity, mod.unit):
+                return True
+        if c == "ingredients" and [_look_key(i) for i in ref.ingredients[:4]] != [
+            _look_key(i) for i in mod.ingredients[:4]
+        ]:
+            return True
+        if c == "tool" and shown_tool(ref) != shown_tool(mod):
+            return True
+        if c == "container" and _vessel_key(ref.container, ref.motion) != _vessel_key(
+            mod.container, mod.motion
+        ):
+            return True
+        if c == "duration_s":
+            a, b = ref.duration_s, mod.duration_s
+            if (a is None) != (b is None) or (a is not None and b is not None and abs(a - b) >= 1):
+                return True
+        if c == "heat":
+
+            def eff(s: Slots) -> str | None:
+                return s.heat or ("medium" if s.motion == "heat" else None)
+
+            if eff(ref) != eff(mod):
+                return True
+        if c == "manner" and manner_set(ref.manner) != manner_set(mod.manner):
+            return True
+    return False
+
+
 def _pick(rng: np.random.Generator, options: tuple | list):
     return options[int(rng.integers(len(options)))]
 
@@ -394,7 +461,7 @@ def change_for(
         for i, ing in enumerate(ref.ingredients):
             if ing.split(" ")[-1] in INGREDIENT_SWAPS or ing in INGREDIENT_SWAPS:
                 options.append(("ingredient", i))
-        tool = ref.tool or DEFAULT_TOOL.get(ref.verb)
+        tool = shown_tool(ref)  # the tool in the hand, named or implied by the motion
         if tool in TOOL_SWAPS:
             options.append(("tool", tool))
         if ref.container in CONTAINER_SWAPS:
@@ -419,10 +486,12 @@ def change_for(
             return ref.with_changes(unit=UNIT_SWAPS[ref.unit]), ("unit",)
         f = _pick(rng, QUANTITY_FACTORS)
         q = ref.quantity * f
-        if (ref.unit in ("piece", "clove", "slice", "can", "block")) and ref.quantity >= 1:
-            q = max(1.0, float(round(q)))
-            if q == ref.quantity:
-                q = ref.quantity + 1
+        if ref.unit in COUNT_UNITS:
+            # whole items, and a count the renderer shows differently
+            base = max(1, round(ref.quantity))
+            q = float(
+                _pick(rng, [k for k in (1, 2, 3, 4, 5, 6) if k != base and abs(k - base) <= 3])
+            )
         return ref.with_changes(quantity=q), ("quantity",)
     if category == "Timing":
         if ref.duration_s is None:
@@ -431,7 +500,7 @@ def change_for(
             duration_s=round(ref.duration_s * _pick(rng, DURATION_FACTORS), 1)
         ), ("duration_s",)
     if category == "Temperature":
-        if ref.heat is None and ref.verb not in HEATING_VERBS:
+        if ref.verb not in HEATING_VERBS and (ref.heat is None or ref.verb == "wait"):
             return None
         level = _heat_level(ref.heat, ref.verb)
         choices = [

@@ -747,6 +747,24 @@ def _extract(toks: list[Token], hint: str | None) -> _Draft:
     return d
 
 
+def starts_with_verb(text: str) -> bool:
+    """Whether a text opens with a verb the lexicon knows, after an opener like "In a bowl,"."""
+    toks = tokenize(text)
+    words = [t.text for t in toks]
+    if (
+        words
+        and words[0] in ("in", "once", "when", "while", "if", "after", "before", "then")
+        and "," in words
+    ):
+        toks = toks[words.index(",") + 1 :]
+    for t in toks[:3]:
+        if "VERB" in t.kinds or "AUX" in t.kinds:
+            return True
+        if t.text not in ("then", "slowly", "gently", "carefully", "briefly", "just", "first"):
+            return False
+    return False
+
+
 def _canonical_verb(prefix: str | None) -> str | None:
     """The annotators' verb head: 'Measure and add' -> add, 'chop or grate' -> chop."""
     if not prefix:
@@ -906,7 +924,7 @@ _SKIP = re.compile(
     r"\b(skip\w*|missed|missing|forgot|forget|did ?n[o']?t|didnt|do ?n[o']?t|dont|not|no|never|without|omit\w*)\b",
     re.I,
 )
-_ORDER = re.compile(
+ORDER_RE = re.compile(
     r"\b(?:performed|done|did|started|added|step)\b.*?\b(before|after|prior to)\b\s*(.*)", re.I
 )
 _INSTEAD = re.compile(
@@ -1045,7 +1063,7 @@ def parse_mistake(
         ok = bool(_SKIP.search(md or "") or _SKIP.search(ed))
         return MistakeParse(category, step_text, md or ed, ref, None, ("skipped",), ok)
     if category == "Order":
-        m = _ORDER.search(ed) or _ORDER.search(md or "")
+        m = ORDER_RE.search(ed) or ORDER_RE.search(md or "")
         if m:
             rel = "before" if m.group(1).lower().startswith(("before", "prior")) else "after"
             anchor = m.group(2).strip(" .")

@@ -95,6 +95,50 @@ UNIT_WORDS = {
     "drop": ("drop", "drops"),
 }
 
+# The tool the renderer puts in the hand when a step names none, by motion family (mirrors
+# DEFAULT_TOOL in render_motion.py): a caption must name the tool the video shows.
+IMPLIED_TOOL = {
+    "chop": "knife",
+    "slice": "knife",
+    "stir": "spoon",
+    "whisk": "whisk",
+    "spread": "knife",
+    "peel": "peeler",
+    "flip": "spatula",
+    "scoop": "spoon",
+}
+
+
+# The container the renderer draws when a step names none (mirrors DEFAULT_VESSEL there).
+IMPLIED_CONTAINER = {
+    "chop": "board",
+    "slice": "board",
+    "peel": "board",
+    "spread": "plate",
+    "roll": "board",
+    "flip": "pan",
+    "heat": "pan",
+    "stir": "bowl",
+    "whisk": "bowl",
+    "pour": "bowl",
+    "crack": "bowl",
+    "scoop": "bowl",
+    "grind": "bowl",
+    "squeeze": "bowl",
+    "rinse": "bowl",
+    "cover": "bowl",
+    "microwave": "bowl",
+}
+
+
+def shown_container(slots: Slots) -> str | None:
+    return slots.container or IMPLIED_CONTAINER.get(slots.motion)
+
+
+def shown_tool(slots: Slots) -> str | None:
+    return slots.tool or IMPLIED_TOOL.get(slots.motion)
+
+
 HEAT_WORDS = {
     "off": "with the heat off",
     "low": "on low heat",
@@ -262,14 +306,17 @@ def describe_difference(ref: Slots, cand: Slots, changes: tuple[str, ...]) -> tu
         def tool(t: str | None) -> str:
             return "bare hands" if t == "hand" else (f"a {t}" if t else "no utensil")
 
-        return (f"used {tool(cand.tool)} to {cand.verb} {obj}", tool(ref.tool))
+        return (f"used {tool(shown_tool(cand))} to {cand.verb} {obj}", tool(shown_tool(ref)))
     if "container" in ch:
 
         def cont(c: str | None) -> str:
             return f"the {c}" if c else "no container"
 
-        prep = "on" if cand.container in ("plate", "board") else "in"
-        return (f"{v} {obj} {prep} {cont(cand.container)}", cont(ref.container))
+        c_new, c_old = shown_container(cand), shown_container(ref)
+        if obj == "it":
+            return (f"used {cont(c_new)}", cont(c_old))
+        prep = "on" if c_new in ("plate", "board") else "in"
+        return (f"{v} {obj} {prep} {cont(c_new)}", cont(c_old))
     if "duration_s" in ch:
         d_c = fmt_duration(cand.duration_s) if cand.duration_s is not None else "no time"
         d_r = fmt_duration(ref.duration_s) if ref.duration_s is not None else "the recipe's time"
@@ -314,4 +361,12 @@ def skip_difference(step: Slots, next_step: Slots | None = None) -> tuple[str, s
         if next_step.ingredients
         else (f"the {next_step.container}" if next_step.container else "")
     )
-    return (f"skipped {gerund(step.verb)} and went straight to {nxt.strip()}", f"{phrase} first")
+    what = (
+        _the(ingredient_list(step.ingredients[:1]))
+        if step.ingredients
+        else (f"the {step.container}" if step.container else "")
+    )
+    return (
+        f"skipped {gerund(step.verb)} {what}".strip() + f" and went straight to {nxt.strip()}",
+        f"{phrase} first",
+    )
