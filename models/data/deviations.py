@@ -126,6 +126,8 @@ def _ratio_severity(r: float) -> int:
 
 def _heat_level(h: str | None, verb: str) -> int:
     if h is None:
+        if verb == "microwave":
+            return 3  # a microwave runs at full power unless set lower
         return 2 if verb in HEATING_VERBS else 0
     return HEATS.index(h)
 
@@ -450,12 +452,24 @@ def _pick(rng: np.random.Generator, options: tuple | list):
 
 
 def change_for(
-    category: str, ref: Slots, rng: np.random.Generator
+    category: str, ref: Slots, rng: np.random.Generator, tries: int = 8
 ) -> tuple[Slots, tuple[str, ...]] | None:
     """A visible slot change of the given category for a step, or None if the step has none.
 
     Order and Missing Step are not slot changes; see recordings.py.
     """
+    for _ in range(tries):
+        got = _change_for(category, ref, rng)
+        if got is None:
+            return None
+        if visible(ref, *got):
+            return got
+    return None
+
+
+def _change_for(
+    category: str, ref: Slots, rng: np.random.Generator
+) -> tuple[Slots, tuple[str, ...]] | None:
     if category == "Preparation":
         options = []
         for i, ing in enumerate(ref.ingredients):
@@ -503,6 +517,10 @@ def change_for(
         if ref.verb not in HEATING_VERBS and (ref.heat is None or ref.verb == "wait"):
             return None
         level = _heat_level(ref.heat, ref.verb)
+        if ref.verb == "microwave":
+            return ref.with_changes(
+                heat=_pick(rng, [h for h in ("low", "medium", "high") if HEATS.index(h) != level])
+            ), ("heat",)
         choices = [
             h
             for i, h in enumerate(HEATS)

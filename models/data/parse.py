@@ -948,7 +948,13 @@ class MistakeParse:
 
 def _restrict(ref: Slots, mod: Slots, category: str) -> tuple[Slots, tuple[str, ...]]:
     primary, side = CATEGORY_SLOTS.get(category, ((), ()))
-    changed = [s for s in slot_diff(ref, mod) if s in primary + side]
+    # a slot the other text just does not mention has not changed (manner aside: dropping
+    # "slowly" is a change)
+    changed = [
+        s
+        for s in slot_diff(ref, mod)
+        if s in primary + side and (s == "manner" or getattr(mod, s) not in (None, ()))
+    ]
     if "ingredients" in changed and _same_ingredients(ref.ingredients, mod.ingredients):
         changed.remove("ingredients")
     if "quantity" in changed or "unit" in changed:
@@ -1020,7 +1026,13 @@ def _from_error_description(ref: Slots, desc: str) -> tuple[Slots, bool]:
         return said is None or name in said or not (said & named)
 
     if frag.ingredients and allowed("ingredients"):
-        mod = mod.with_changes(ingredients=tuple(frag.ingredients))
+        if said and "ingredients" in said:
+            # "salt in place of sugar": the named recipe ingredient is swapped, the rest stay
+            old = set(other.ingredients)
+            kept = [i for i in ref.ingredients if i not in old]
+            mod = mod.with_changes(ingredients=tuple(dict.fromkeys([*frag.ingredients, *kept])))
+        elif not set(frag.ingredients) & set(ref.ingredients) and ref.ingredients:
+            mod = mod.with_changes(ingredients=(frag.ingredients[0], *ref.ingredients[1:]))
     for name in ("tool", "container", "heat", "duration_s"):
         v = getattr(frag, name)
         if v is not None and allowed(name):

@@ -166,7 +166,19 @@ def past(verb: str) -> str:
 
 
 def gerund(verb: str) -> str:
-    if verb in ("cut", "set", "put", "chop", "stir", "trim", "flip", "pat", "top"):
+    if verb in (
+        "cut",
+        "set",
+        "put",
+        "chop",
+        "stir",
+        "trim",
+        "flip",
+        "pat",
+        "top",
+        "transfer",
+        "drop",
+    ):
         return verb + verb[-1] + "ing"
     if verb.endswith("e") and verb not in ("saute",):
         return verb[:-1] + "ing"
@@ -279,9 +291,39 @@ def _manner_words(m: str) -> str:
     }
     if m in table:
         return table[m]
+    if m.startswith("without "):
+        what = m[len("without ") :]
+        return f"without {gerund(what)}" if what in PAST else m
     if m.endswith("in") and m[:-2].replace(".", "").isdigit():
         return f"about {fmt_number(float(m[:-2]))} inch"
     return m
+
+
+_HEATING = {"heat", "cook", "boil", "simmer", "melt", "toast", "fry", "saute"}
+
+# How the recipe wants it, opposite a manner the candidate showed.
+_OPPOSITE = {
+    "spilled": "cleanly",
+    "quickly": "at a steady pace",
+    "slowly": "at a normal pace",
+    "improperly": "properly",
+    "incompletely": "completely",
+    "roughly": "neatly",
+    "messy": "with clean utensils",
+    "uncovered": "covered",
+    "covered": "uncovered",
+    "burnt": "without burning it",
+    "undercooked": "until done",
+}
+
+
+def _opposite(m: str) -> str:
+    if m in _OPPOSITE:
+        return _OPPOSITE[m]
+    if m.startswith("without "):
+        what = m[len("without ") :]
+        return f"with {gerund(what) if what in PAST else what}"
+    return f"not {_manner_words(m)}"
 
 
 def describe_difference(ref: Slots, cand: Slots, changes: tuple[str, ...]) -> tuple[str, str]:
@@ -298,9 +340,14 @@ def describe_difference(ref: Slots, cand: Slots, changes: tuple[str, ...]) -> tu
         a_c, a_r = amount(cand) or "some", amount(ref) or "the amount in the recipe"
         return (f"{v} {a_c}", a_r)
     if "ingredients" in ch:
-        new = [i for i in cand.ingredients if i not in ref.ingredients] or list(cand.ingredients)
-        old = [i for i in ref.ingredients if i not in cand.ingredients] or list(ref.ingredients)
-        return (f"{v} {ingredient_list(new) or 'nothing'}", ingredient_list(old) or "nothing")
+        new = [i for i in cand.ingredients if i not in ref.ingredients]
+        old = [i for i in ref.ingredients if i not in cand.ingredients]
+        if new and old:
+            return (f"{v} {ingredient_list(new)}", ingredient_list(old))
+        if old:  # something left out
+            kept = ingredient_list(cand.ingredients) or "it"
+            return (f"{v} {kept} without {ingredient_list(old)}", f"with {ingredient_list(old)}")
+        return (f"{v} {obj} with {ingredient_list(new)}", f"without {ingredient_list(new)}")
     if "tool" in ch:
 
         def tool(t: str | None) -> str:
@@ -322,17 +369,31 @@ def describe_difference(ref: Slots, cand: Slots, changes: tuple[str, ...]) -> tu
         d_r = fmt_duration(ref.duration_s) if ref.duration_s is not None else "the recipe's time"
         return (f"{v} {obj if obj != 'it' else 'it'} for {d_c}", d_r)
     if "heat" in ch:
+        if cand.verb == "microwave":
+            power = {
+                "low": "on low power",
+                "medium": "on medium power",
+                "high": "on high power",
+                "off": "with the power off",
+            }
+            return (
+                f"{v} {obj} {power.get(cand.heat or 'high')}",
+                power.get(ref.heat or "high", "on high power"),
+            )
         h_c = HEAT_WORDS.get(cand.heat or "", "without heat")
-        h_r = HEAT_WORDS.get(ref.heat or "", "on the recipe's heat")
+        h_r = HEAT_WORDS.get(
+            ref.heat or "", "on medium heat" if ref.verb in _HEATING else "without heat"
+        )
         return (f"{v} {obj} {h_c}", h_r)
     if "manner" in ch:
         new = sorted(manner_set(cand.manner) - manner_set(ref.manner))
         old = sorted(manner_set(ref.manner) - manner_set(cand.manner))
         did = f"{v} {obj} " + " ".join(_manner_words(m) for m in new) if new else f"{v} {obj}"
-        instead = (
-            " ".join(_manner_words(m) for m in old) if old else "carefully, as the recipe says"
-        )
-        return (did.strip(), instead)
+        if old:
+            instead = f"{gerund(ref.verb)} it " + " ".join(_manner_words(m) for m in old)
+        else:
+            instead = f"{gerund(ref.verb)} it " + " and ".join(_opposite(m) for m in new)
+        return (did.strip(), instead.strip())
     return (step_phrase(cand, "past"), step_phrase(ref, "gerund"))
 
 
@@ -341,7 +402,11 @@ def order_difference(step: Slots, other: Slots, relation: str) -> tuple[str, str
     other_phrase = f"{gerund(other.verb)} " + (
         _the(ingredient_list(other.ingredients[:1]))
         if other.ingredients
-        else (f"the {other.container}" if other.container else "")
+        else (
+            f"the {other.container}"
+            if other.container
+            else (f"with the {other.tool}" if other.tool else "")
+        )
     )
     flip = "after" if relation == "before" else "before"
     head = f"{past(step.verb)} " + (
