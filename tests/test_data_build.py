@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 
+import pytest
+
 from models.data.annotation import load
 from models.data.clipstore import ClipStore
 from models.data.deviations import CATEGORIES
@@ -92,6 +94,22 @@ def test_outputs_validate_and_clips_resolve(tiny_dataset: str) -> None:
     assert os.path.exists(path) and 0 <= start < end
     frames = store.frames(cid, 4, 64)
     assert frames.shape == (4, 64, 64, 3) and frames.dtype.name == "uint8"
+    with pytest.raises(KeyError, match="nope_1_2"):
+        store.resolve("nope_1_2")
+
+
+def test_narrations_are_speech_like_and_inside_the_video(tiny_dataset: str) -> None:
+    adir = os.path.join(tiny_dataset, "annotations")
+    texts = []
+    for name in sorted(os.listdir(adir)):
+        a = load(os.path.join(adir, name))
+        assert len(a["narrations"]) >= len(a["steps"])
+        for n in a["narrations"]:
+            assert 0 <= n["start"] <= n["end"] <= a["duration"]
+            texts.append(n["text"])
+    assert all(t == t.lower() and "." not in t.replace("1.5", "") for t in texts)  # ASR-style
+    spoken = [t for t in texts if len(t.split()) > 4]  # step narrations, not "hmm"
+    assert len(set(spoken)) > 0.8 * len(spoken)
 
 
 def test_recipe_splits_are_disjoint(tiny_dataset: str) -> None:
