@@ -1,0 +1,82 @@
+"""The Scorer on an exported bundle (onnxruntime): what the headset runs, evaluated as such.
+
+No torch here: `stepdiff eval --bundle` measures the shipped graphs, quantized or not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from models.predictors import (
+    ClipSource,
+    EmbeddingCache,
+    Video,
+    answer_ids,
+    log_softmax,
+    mean_logprob,
+)
+from runtime.compare import StepDiff
+from runtime.decoder import DecodingOptions, KVCache
+
+
+class OnnxScorer:
+    def __init__(self, engine: StepDiff, clips: ClipSource | None = None, batch: int = 4) -> None:
+        self.engine = engine
+        self.tokenizer = engine.tokenizer
+        b = engine.bundle
+        self.videos = EmbeddingCache(
+            engine.encoder.encode_frames, clips, b.frames, b.frame_size, batch
+        )
+        self._present = [o.name for o in engine.decoder.session.get_outputs()[1:]]
+
+    def prefetch(self, clip_ids: Sequence[str], progress: bool = True) -> None:
+        self.videos.prefetch(clip_ids, progress)
+
+    def _embeds(self, videos: Sequence[Video], user_text: str) -> np.ndarray:
+        return self.engine.prompt_embeds(user_text, self.videos.get(videos))
+
+    def _prefill(self, videos: Sequence[Video], user_text: str) -> tuple[np.ndarray, KVCache]:
+        cache = KVCache(self.engine.bundle)
+        last = self.engine.decoder.forward(self._embeds(videos, user_text), cache)
+        return last, cache
+
+    def _all_logits(self, embeds: np.ndarray, cache: KVCache) -> np.ndarray:
+        """Like Decoder.forward, but keeps every position's logits [S, V] (teacher forcing)."""
+        s, p = embeds.shape[0], cache.length
+        feeds = {
+            "inputs_embeds": embeds[None].astype(np.float32, copy=False),
+            "attention_mask": np.ones((1, p + s), np.int64),
+            "position_ids": np.arange(p, p + s, dtype=np.int64)[None],
+            **cache.feeds(),
+        }
+        out = self.engine.decoder.session.run(None, feeds)
+        cache.update(self._present, out[1:])
+        return out[0][0]
+
+    def generate(self, videos: Sequence[Video], user_text: str, max_new_tokens: int = 32) -> str:
+        opts = DecodingOptions(max_new_tokens=max_new_tokens)
+        tokens = list(self.engine.decoder.generate(self._embeds(videos, user_text), opts))
+        return self.tokenizer.decode(tokens, skip_special_tokens=True).strip()
+
+    def answer_logprobs(
+        self, videos: Sequence[Video], user_text: str, answers: Sequence[str]
+    ) -> list[float]:
+        last, prefix = self._prefill(videos, user_text)
+        out = []
+        for answer in answers:
+            ids = answer_ids(self.tokenizer, answer)
+            rows = [last[None]]
+            if len(ids) > 1:
+                # The prompt's prefill is shared: each answer continues its own copy of it.
+                emb = self.engine.decoder.embed(np.array(ids[:-1], np.int64))
+                rows.append(self._all_logits(emb, prefix.copy()))
+            out.append(mean_logprob(np.concatenate(rows), ids))
+        return out
+
+    def next_token_probs(
+        self, videos: Sequence[Video], user_text: str, token_ids: Sequence[int]
+    ) -> np.ndarray:
+        last, _ = self._prefill(videos, user_text)
+        return np.exp(log_softmax(last))[np.asarray(token_ids)]

@@ -1,0 +1,105 @@
+"""The Scorer on the PyTorch StepDiffModel (a checkpoint, or the untrained projector)."""
+
+from __future__ import annotations
+
+import copy
+import inspect
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from models.model import StepDiffModel
+from models.predictors import (
+    ClipSource,
+    EmbeddingCache,
+    Video,
+    answer_ids,
+    log_softmax,
+    mean_logprob,
+)
+from runtime.prompt import SYSTEM, layout
+
+
+def default_tokenizer():
+    """The tokenizer.json that export copies into every bundle."""
+    from tokenizers import Tokenizer
+
+    from models.pretrained import smollm2_hf_dir
+
+    return Tokenizer.from_file(str(smollm2_hf_dir() / "tokenizer.json"))
+
+
+class TorchScorer:
+    def __init__(
+        self,
+        model: StepDiffModel,
+        clips: ClipSource | None = None,
+        tokenizer=None,
+        batch: int = 4,
+        system: str = SYSTEM,
+    ) -> None:
+        self.model = model.eval()
+        self.tokenizer = tokenizer or default_tokenizer()
+        self.system = system
+        c = model.config
+        self.videos = EmbeddingCache(self._encode, clips, c.frames, c.frame_size, batch)
+        self.eos_ids = (self.tokenizer.token_to_id("<|im_end|>"),)
+        # transformers 5 renamed past_key_values to cache; accept either.
+        params = inspect.signature(model.lm.forward).parameters
+        self._cache_kw = "cache" if "cache" in params else "past_key_values"
+
+    def _encode(self, frames: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            return self.model.encode_videos(torch.from_numpy(np.ascontiguousarray(frames))).numpy()
+
+    def prefetch(self, clip_ids: Sequence[str], progress: bool = True) -> None:
+        self.videos.prefetch(clip_ids, progress)
+
+    def _embeds(self, videos: Sequence[Video], user_text: str) -> torch.Tensor:
+        lay = layout(self.tokenizer, user_text, self.system)
+        vids = [torch.from_numpy(v) for v in self.videos.get(videos)]
+        return self.model.prompt_embeds(lay, vids)
+
+    def _run(self, embeds: torch.Tensor, start: int, past=None):
+        s = embeds.shape[1]
+        return self.model.lm(
+            inputs_embeds=embeds,
+            attention_mask=torch.ones(1, start + s, dtype=torch.long),
+            position_ids=torch.arange(start, start + s).unsqueeze(0),
+            use_cache=True,
+            **{self._cache_kw: past},
+        )
+
+    @torch.inference_mode()
+    def generate(self, videos: Sequence[Video], user_text: str, max_new_tokens: int = 32) -> str:
+        tokens, _ = self.model.greedy(self._embeds(videos, user_text), max_new_tokens, self.eos_ids)
+        if tokens and tokens[-1] in self.eos_ids:
+            tokens = tokens[:-1]
+        return self.tokenizer.decode(tokens, skip_special_tokens=True).strip()
+
+    @torch.inference_mode()
+    def answer_logprobs(
+        self, videos: Sequence[Video], user_text: str, answers: Sequence[str]
+    ) -> list[float]:
+        embeds = self._embeds(videos, user_text)
+        p = embeds.shape[1]
+        out0 = self._run(embeds, 0)
+        last, past = out0.logits[0, -1:], out0.past_key_values
+        scores = []
+        for answer in answers:
+            ids = answer_ids(self.tokenizer, answer)
+            rows = [last]
+            if len(ids) > 1:
+                x = self.model.embed_ids(torch.tensor([ids[:-1]]))
+                # Each answer continues its own copy of the prompt's cache (a few MB).
+                rows.append(self._run(x, p, copy.deepcopy(past)).logits[0])
+            scores.append(mean_logprob(torch.cat(rows).float().numpy(), ids))
+        return scores
+
+    @torch.inference_mode()
+    def next_token_probs(
+        self, videos: Sequence[Video], user_text: str, token_ids: Sequence[int]
+    ) -> np.ndarray:
+        last = self._run(self._embeds(videos, user_text), 0).logits[0, -1].float().numpy()
+        return np.exp(log_softmax(last))[np.asarray(token_ids)]
