@@ -1,0 +1,134 @@
+"""A small graph writer: nodes, initializers and IO, then one atomic save.
+
+Building a decoder node by node (the onnxruntime-genai builder's way) needs little more than
+unique names, deduplicated constants and a save that never leaves half a file behind. Node and
+tensor names follow a path-like scheme ("/model/layers.3/attn/qkv_proj/MatMul") so a profile or
+a Netron view reads like the model.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+MS_DOMAIN = "com.microsoft"
+
+# protobuf cannot serialize a message over 2 GiB; stay clear of it with some headroom.
+_INLINE_LIMIT = 1_800_000_000
+
+DTYPES = {
+    "float32": TensorProto.FLOAT,
+    "int64": TensorProto.INT64,
+    "int32": TensorProto.INT32,
+}
+
+
+class Graph:
+    def __init__(self, name: str, opset: int = 17) -> None:
+        self.name = name
+        self.opset = opset
+        self.nodes: list[onnx.NodeProto] = []
+        self.initializers: list[onnx.TensorProto] = []
+        self.inputs: list[onnx.ValueInfoProto] = []
+        self.outputs: list[onnx.ValueInfoProto] = []
+        self._names: set[str] = set()
+        self._consts: dict[tuple, str] = {}
+        self._uses_ms = False
+        self.initializer_bytes = 0
+
+    def _unique(self, name: str) -> str:
+        base, i = name, 1
+        while name in self._names:
+            name = f"{base}_{i}"
+            i += 1
+        self._names.add(name)
+        return name
+
+    def input(self, name: str, dtype: str, shape: Sequence[int | str]) -> str:
+        self._names.add(name)
+        self.inputs.append(helper.make_tensor_value_info(name, DTYPES[dtype], list(shape)))
+        return name
+
+    def output(self, name: str, dtype: str, shape: Sequence[int | str]) -> None:
+        self.outputs.append(helper.make_tensor_value_info(name, DTYPES[dtype], list(shape)))
+
+    def initializer(self, array: np.ndarray, name: str) -> str:
+        name = self._unique(name)
+        tensor = numpy_helper.from_array(np.ascontiguousarray(array), name)
+        self.initializers.append(tensor)
+        self.initializer_bytes += array.nbytes
+        return name
+
+    def const(self, value: float | int | Sequence, dtype: str = "int64") -> str:
+        """A small constant, shared by every node that asks for the same value."""
+        array = np.asarray(value, dtype=np.dtype(dtype))
+        key = (dtype, array.shape, array.tobytes())
+        if key not in self._consts:
+            label = "_".join(str(v) for v in array.reshape(-1)[:4]).replace("-", "m")
+            self._consts[key] = self.initializer(array, f"/const/{dtype}_{label}")
+        return self._consts[key]
+
+    def op(
+        self,
+        op_type: str,
+        inputs: Sequence[str],
+        name: str,
+        outputs: int | Sequence[str] = 1,
+        domain: str = "",
+        **attrs,
+    ) -> str | list[str]:
+        """Add one node; returns its output name, or a list of names when it has several.
+
+        `name` is the node's path; its outputs are named after it unless `outputs` gives names.
+        """
+        node_name = self._unique(name)
+        if isinstance(outputs, int):
+            outs = [self._unique(f"{node_name}/output_{i}") for i in range(outputs)]
+        else:
+            outs = [o if o == "" else self._unique(o) for o in outputs]
+        if domain == MS_DOMAIN:
+            self._uses_ms = True
+        self.nodes.append(
+            helper.make_node(op_type, list(inputs), outs, name=node_name, domain=domain, **attrs)
+        )
+        return outs[0] if len(outs) == 1 else outs
+
+    def model(self) -> onnx.ModelProto:
+        graph = helper.make_graph(
+            self.nodes, self.name, self.inputs, self.outputs, initializer=self.initializers
+        )
+        opsets = [helper.make_opsetid("", self.opset)]
+        if self._uses_ms:
+            opsets.append(helper.make_opsetid(MS_DOMAIN, 1))
+        model = helper.make_model(graph, opset_imports=opsets, producer_name="stepdiff.export")
+        # IR 8 keeps the file loadable by onnxruntime releases back to 1.15.
+        model.ir_version = 8
+        return model
+
+    def save(self, path: str) -> None:
+        """Write the graph atomically: a reader sees the old file or the whole new one."""
+        model = self.model()
+        directory = os.path.dirname(os.path.abspath(path)) or "."
+        os.makedirs(directory, exist_ok=True)
+        large = self.initializer_bytes > _INLINE_LIMIT
+        with tempfile.TemporaryDirectory(dir=directory, prefix=".onnx-") as tmp:
+            tmp_model = os.path.join(tmp, os.path.basename(path))
+            data_name = os.path.basename(path) + ".data"
+            if large:
+                onnx.save_model(
+                    model,
+                    tmp_model,
+                    save_as_external_data=True,
+                    all_tensors_to_one_file=True,
+                    location=data_name,
+                    size_threshold=1024,
+                )
+                os.replace(os.path.join(tmp, data_name), os.path.join(directory, data_name))
+            else:
+                onnx.save_model(model, tmp_model)
+            os.replace(tmp_model, path)
