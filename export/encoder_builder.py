@@ -1,0 +1,373 @@
+"""vision_encoder.onnx written node by node from numpy weights, with no torch in the process.
+
+uint8 [B, T, H, W, 3] -> normalise -> EfficientNet-Lite0 features (BatchNorm folded into the
+convolutions, ReLU6 as Clip) -> grid pool -> projector -> video_embeds [B, T*G, D].
+
+It computes what models/model.py's `encode_videos` computes; export/encoder_export.py (the
+torch.onnx route) stays as the reference it is tested against. Building from weights instead of
+tracing lets export run on a machine with only numpy and onnx, and gives a graph whose every node
+we chose: one Conv per conv+BN, asymmetric "same" padding as Conv pads instead of Pad nodes, and
+the grid pool as one MatMul.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+# EfficientNet-Lite0, from efficientnet_lite_pytorch's block table: (repeats, kernel, stride) per
+# stage. Strides cannot be read off the weights, kernels and channels can and are checked.
+_LITE0_STAGES = ((1, 3, 1), (2, 3, 2), (2, 5, 2), (3, 3, 2), (3, 5, 1), (4, 5, 2), (1, 3, 1))
+_STEM_KERNEL, _STEM_STRIDE = 3, 2
+# efficientnet_lite_pytorch computes its static "same" padding once, for this input size, and
+# uses it whatever the real frame size is; the graph must pad exactly the same way.
+_DESIGN_SIZE = 224
+_BN_EPS = 1e-3  # efficientnet_lite's batch_norm_epsilon
+_LN_EPS = 1e-5  # nn.LayerNorm's default, which Projector uses
+_RELU6 = (0.0, 6.0)
+
+_CONFIG_KEYS = ("frames", "frame_size", "grid", "vision_dim", "lm_dim", "pixel_mean", "pixel_std")
+
+
+class Graph:
+    """Nodes, initializers and IO, then one atomic save. Names are paths ("/vision/blocks.3/
+    depthwise/Conv") so a profile or a Netron view reads like the model."""
+
+    def __init__(self, name: str, opset: int) -> None:
+        self.name, self.opset = name, opset
+        self.nodes: list[onnx.NodeProto] = []
+        self.initializers: list[onnx.TensorProto] = []
+        self.inputs: list[onnx.ValueInfoProto] = []
+        self.outputs: list[onnx.ValueInfoProto] = []
+        self._names: set[str] = set()
+        self._consts: dict[tuple, str] = {}
+
+    def _unique(self, name: str) -> str:
+        base, i = name, 1
+        while name in self._names:
+            name, i = f"{base}_{i}", i + 1
+        self._names.add(name)
+        return name
+
+    def input(self, name: str, elem_type: int, shape: list) -> str:
+        self._names.add(name)
+        self.inputs.append(helper.make_tensor_value_info(name, elem_type, shape))
+        return name
+
+    def output(self, name: str, elem_type: int, shape: list) -> None:
+        self.outputs.append(helper.make_tensor_value_info(name, elem_type, shape))
+
+    def initializer(self, array: np.ndarray, name: str) -> str:
+        name = self._unique(name)
+        self.initializers.append(numpy_helper.from_array(np.ascontiguousarray(array), name))
+        return name
+
+    def const(self, value, dtype: str = "int64") -> str:
+        """A small constant, shared by every node that asks for the same value."""
+        array = np.asarray(value, dtype=dtype)
+        key = (dtype, array.shape, array.tobytes())
+        if key not in self._consts:
+            label = "_".join(str(v) for v in array.reshape(-1)[:4]).replace("-", "m")
+            self._consts[key] = self.initializer(array, f"/const/{dtype}_{label}")
+        return self._consts[key]
+
+    def op(
+        self, op_type: str, inputs: list[str], name: str, output: str | None = None, **attrs
+    ) -> str:
+        """Add one node named `name`; returns its output, named after the node unless given."""
+        name = self._unique(name)
+        out = self._unique(output or f"{name}/output_0")
+        self.nodes.append(helper.make_node(op_type, inputs, [out], name=name, **attrs))
+        return out
+
+    def save(self, path: str) -> None:
+        graph = helper.make_graph(
+            self.nodes, self.name, self.inputs, self.outputs, initializer=self.initializers
+        )
+        model = helper.make_model(
+            graph,
+            opset_imports=[helper.make_opsetid("", self.opset)],
+            producer_name="stepdiff.export.encoder_builder",
+        )
+        model.ir_version = 8  # loadable by onnxruntime releases back to 1.15
+        onnx.checker.check_model(model)
+        directory = os.path.dirname(os.path.abspath(path))
+        os.makedirs(directory, exist_ok=True)
+        tmp = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.tmp")
+        try:
+            onnx.save_model(model, tmp)
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+
+
+@dataclass(frozen=True)
+class _ConvSpec:
+    kernel: int
+    stride: int
+    pads: tuple[int, int, int, int]  # ONNX order: top, left, bottom, right
+
+
+def _same_pads(design_in: int, kernel: int, stride: int) -> tuple[tuple[int, int, int, int], int]:
+    """Conv2dStaticSamePadding's padding at the design size, and the design size after the conv."""
+    out = math.ceil(design_in / stride)
+    total = max((out - 1) * stride + kernel - design_in, 0)
+    lo, hi = total // 2, total - total // 2
+    return (lo, lo, hi, hi), out
+
+
+def _conv_out(size: int, spec: _ConvSpec) -> int:
+    return (size + spec.pads[0] + spec.pads[2] - spec.kernel) // spec.stride + 1
+
+
+def _fold_bn(weight: np.ndarray, bn: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """conv (no bias) then eval-mode BatchNorm == one conv with scaled weights and a bias."""
+    w = weight.astype(np.float64)
+    scale = bn["weight"].astype(np.float64) / np.sqrt(
+        bn["running_var"].astype(np.float64) + _BN_EPS
+    )
+    bias = bn["bias"].astype(np.float64) - bn["running_mean"].astype(np.float64) * scale
+    return (w * scale[:, None, None, None]).astype(np.float32), bias.astype(np.float32)
+
+
+class _Weights:
+    """Named access to a state dict that says which file-level name is missing or misshapen."""
+
+    def __init__(self, tensors: Mapping[str, np.ndarray], what: str) -> None:
+        self.tensors, self.what = tensors, what
+
+    def get(self, name: str, shape: tuple[int | None, ...] | None = None) -> np.ndarray:
+        if name not in self.tensors:
+            raise ValueError(f"{self.what}: weight {name!r} is missing")
+        a = np.asarray(self.tensors[name])
+        if shape is not None and (
+            a.ndim != len(shape)
+            or any(s is not None and s != d for s, d in zip(shape, a.shape, strict=True))
+        ):
+            raise ValueError(f"{self.what}: {name} has shape {list(a.shape)}, expected {shape}")
+        return a
+
+    def bn(self, prefix: str, channels: int) -> dict[str, np.ndarray]:
+        keys = ("weight", "bias", "running_mean", "running_var")
+        return {k: self.get(f"{prefix}.{k}", (channels,)) for k in keys}
+
+    def has(self, name: str) -> bool:
+        return name in self.tensors
+
+
+def _check_config(config: Mapping) -> dict:
+    missing = [k for k in _CONFIG_KEYS if k not in config]
+    if missing:
+        raise ValueError(f"encoder config: missing {', '.join(missing)} (StepDiffConfig fields)")
+    c = {k: config[k] for k in _CONFIG_KEYS}
+    for k in ("frames", "frame_size", "grid", "vision_dim", "lm_dim"):
+        if not isinstance(c[k], int | np.integer) or isinstance(c[k], bool) or c[k] <= 0:
+            raise ValueError(f"encoder config: {k} must be a positive integer, got {c[k]!r}")
+        c[k] = int(c[k])
+    for k in ("pixel_mean", "pixel_std"):
+        if not isinstance(c[k], int | float | np.number) or not math.isfinite(c[k]):
+            raise ValueError(f"encoder config: {k} must be a number, got {c[k]!r}")
+    if c["pixel_std"] == 0:
+        raise ValueError("encoder config: pixel_std must not be 0")
+    return c
+
+
+def _conv(
+    g: Graph,
+    x: str,
+    name: str,
+    folded: tuple[np.ndarray, np.ndarray],
+    spec: _ConvSpec,
+    groups: int = 1,
+    relu6: bool = True,
+) -> str:
+    weight, bias = folded
+    w = g.initializer(weight, f"{name}/weight")
+    b = g.initializer(bias, f"{name}/bias")
+    y = g.op(
+        "Conv",
+        [x, w, b],
+        f"{name}/Conv",
+        kernel_shape=[spec.kernel, spec.kernel],
+        strides=[spec.stride, spec.stride],
+        pads=list(spec.pads),
+        group=groups,
+    )
+    if relu6:
+        lo, hi = (g.const(v, "float32") for v in _RELU6)
+        y = g.op("Clip", [y, lo, hi], f"{name}/Clip")
+    return y
+
+
+_POINTWISE = _ConvSpec(1, 1, (0, 0, 0, 0))
+
+
+def _backbone(g: Graph, x: str, w: _Weights, frame_size: int) -> tuple[str, int, int]:
+    """Normalised NCHW frames -> head features [N, C, h, h]; returns (name, C, h)."""
+    design, size = _DESIGN_SIZE, frame_size
+
+    stem = w.get("_conv_stem.weight", (None, 3, _STEM_KERNEL, _STEM_KERNEL))
+    channels = stem.shape[0]
+    pads, design = _same_pads(design, _STEM_KERNEL, _STEM_STRIDE)
+    spec = _ConvSpec(_STEM_KERNEL, _STEM_STRIDE, pads)
+    size = _conv_out(size, spec)
+    x = _conv(g, x, "/vision/stem", _fold_bn(stem, w.bn("_bn0", channels)), spec)
+
+    index = 0
+    for repeats, kernel, stage_stride in _LITE0_STAGES:
+        for r in range(repeats):
+            p, name = f"_blocks.{index}", f"/vision/blocks.{index}"
+            if not w.has(f"{p}._depthwise_conv.weight"):
+                raise ValueError(
+                    f"backbone weights: {p}._depthwise_conv.weight is missing; "
+                    "these are not EfficientNet-Lite0 weights"
+                )
+            stride = stage_stride if r == 0 else 1
+            block_in, channels_in = x, channels
+            if w.has(f"{p}._expand_conv.weight"):  # the first block has no expansion
+                expand = w.get(f"{p}._expand_conv.weight", (None, channels, 1, 1))
+                channels = expand.shape[0]
+                folded = _fold_bn(expand, w.bn(f"{p}._bn0", channels))
+                x = _conv(g, x, f"{name}/expand", folded, _POINTWISE)
+
+            depthwise = w.get(f"{p}._depthwise_conv.weight", (channels, 1, kernel, kernel))
+            pads, design = _same_pads(design, kernel, stride)
+            spec = _ConvSpec(kernel, stride, pads)
+            size = _conv_out(size, spec)
+            folded = _fold_bn(depthwise, w.bn(f"{p}._bn1", channels))
+            x = _conv(g, x, f"{name}/depthwise", folded, spec, groups=channels)
+
+            project = w.get(f"{p}._project_conv.weight", (None, channels, 1, 1))
+            channels = project.shape[0]
+            folded = _fold_bn(project, w.bn(f"{p}._bn2", channels))
+            x = _conv(g, x, f"{name}/project", folded, _POINTWISE, relu6=False)
+            if stride == 1 and channels == channels_in:  # id_skip is on for every Lite block
+                x = g.op("Add", [x, block_in], f"{name}/Add")
+            index += 1
+    if w.has(f"_blocks.{index}._depthwise_conv.weight"):
+        raise ValueError(f"backbone weights: block {index} exists; expected EfficientNet-Lite0")
+
+    head = w.get("_conv_head.weight", (None, channels, 1, 1))
+    x = _conv(g, x, "/vision/head", _fold_bn(head, w.bn("_bn1", head.shape[0])), _POINTWISE)
+    return x, head.shape[0], size
+
+
+def _pool_matrix(size: int, grid: int) -> np.ndarray:
+    """[h*w, G*G]: column g averages the cells of models.model._grid_pool's bin g."""
+    m = np.zeros((size, size, grid * grid), np.float64)
+    for i in range(grid):
+        y0, y1 = (i * size) // grid, -((-(i + 1) * size) // grid)
+        for j in range(grid):
+            x0, x1 = (j * size) // grid, -((-(j + 1) * size) // grid)
+            m[y0:y1, x0:x1, i * grid + j] = 1.0 / ((y1 - y0) * (x1 - x0))
+    return m.reshape(size * size, grid * grid).astype(np.float32)
+
+
+def _projector(g: Graph, x: str, w: _Weights, c: dict, channels: int) -> str:
+    """[N, G*G, C] -> [B, T*G*G, D]."""
+    t, gg, d = c["frames"], c["grid"] ** 2, c["lm_dim"]
+    if channels != c["vision_dim"]:
+        raise ValueError(
+            f"encoder config: vision_dim {c['vision_dim']} but the backbone gives {channels}"
+        )
+    scale = g.initializer(w.get("norm.weight", (channels,)), "/projector/norm/weight")
+    shift = g.initializer(w.get("norm.bias", (channels,)), "/projector/norm/bias")
+    x = g.op("LayerNormalization", [x, scale, shift], "/projector/norm", axis=-1, epsilon=_LN_EPS)
+
+    w1 = w.get("fc1.weight", (d, channels)).T
+    x = g.op("MatMul", [x, g.initializer(w1, "/projector/fc1/weight")], "/projector/fc1/MatMul")
+    b1 = g.initializer(w.get("fc1.bias", (d,)), "/projector/fc1/bias")
+    x = g.op("Add", [x, b1], "/projector/fc1/Add")
+
+    # exact (erf) GELU, written the way onnxruntime's GeluFusion recognises it
+    half = g.op("Div", [x, g.const(math.sqrt(2.0), "float32")], "/projector/gelu/Div")
+    e = g.op("Erf", [half], "/projector/gelu/Erf")
+    e = g.op("Add", [e, g.const(1.0, "float32")], "/projector/gelu/Add")
+    x = g.op("Mul", [x, e], "/projector/gelu/Mul")
+    x = g.op("Mul", [x, g.const(0.5, "float32")], "/projector/gelu/Mul_1")
+
+    w2 = w.get("fc2.weight", (d, d)).T
+    x = g.op("MatMul", [x, g.initializer(w2, "/projector/fc2/weight")], "/projector/fc2/MatMul")
+    # fc2's bias, the time and the space embeddings are all added per token: one constant.
+    time = w.get("time", (None, 1, d))
+    if time.shape[0] < t:
+        raise ValueError(f"projector weights: time has {time.shape[0]} rows, config.frames is {t}")
+    space = w.get("space", (1, gg, d))
+    pos = time[:t].astype(np.float64) + space.astype(np.float64)  # [T, G*G, D]
+    pos = pos + w.get("fc2.bias", (d,)).astype(np.float64)
+    x = g.op("Reshape", [x, g.const([-1, t * gg, d])], "/projector/Reshape")
+    bias = g.initializer(
+        pos.reshape(t * gg, d).astype(np.float32), "/projector/fc2_bias_time_space"
+    )
+    return g.op("Add", [x, bias], "/projector/Add", output="video_embeds")
+
+
+def encoder_io(config: Mapping) -> dict:
+    """The manifest's IO entry for vision_encoder.onnx."""
+    c = _check_config(config)
+    k = c["frames"] * c["grid"] ** 2
+    return {
+        "inputs": [
+            {
+                "name": "pixel_values",
+                "dtype": "uint8",
+                "shape": ["batch_size", c["frames"], c["frame_size"], c["frame_size"], 3],
+            }
+        ],
+        "outputs": [
+            {"name": "video_embeds", "dtype": "float32", "shape": ["batch_size", k, c["lm_dim"]]}
+        ],
+    }
+
+
+def build_vision_encoder(
+    backbone: Mapping[str, np.ndarray],
+    projector: Mapping[str, np.ndarray],
+    config: Mapping,
+    out_path: str,
+) -> dict:
+    """Write the fp32 encoder graph atomically; return its IO for the manifest.
+
+    backbone: EfficientNet-Lite0's state dict (efficientnet_lite_pytorch names, BatchNorm
+    running stats included), e.g. from export.torch_pickle.load_state_dict.
+    projector: models.model.Projector's state dict (norm.*, fc1.*, fc2.*, time, space).
+    config: StepDiffConfig's fields (frames, frame_size, grid, vision_dim, lm_dim, pixel_mean,
+    pixel_std).
+    """
+    c = _check_config(config)
+    t, size, grid = c["frames"], c["frame_size"], c["grid"]
+    print(f"building {os.path.basename(out_path)} from weights ...", file=sys.stderr)
+
+    g = Graph("stepdiff_vision_encoder", opset=17)
+    pixels = g.input("pixel_values", TensorProto.UINT8, ["batch_size", t, size, size, 3])
+    # Layout change on uint8 (a quarter of the bytes of float), then the exact torch arithmetic.
+    x = g.op("Reshape", [pixels, g.const([-1, size, size, 3])], "/vision/frames/Reshape")
+    x = g.op("Transpose", [x], "/vision/frames/Transpose", perm=[0, 3, 1, 2])
+    x = g.op("Cast", [x], "/vision/frames/Cast", to=1)  # FLOAT
+    x = g.op("Sub", [x, g.const(float(c["pixel_mean"]), "float32")], "/vision/normalise/Sub")
+    x = g.op("Div", [x, g.const(float(c["pixel_std"]), "float32")], "/vision/normalise/Div")
+
+    x, channels, fsize = _backbone(g, x, _Weights(backbone, "backbone weights"), size)
+    if fsize < grid:
+        raise ValueError(
+            f"encoder config: frame_size {size} gives {fsize}x{fsize} features, fewer than grid {grid}"
+        )
+
+    # Grid pool as one MatMul: [N, C, h*w] @ [h*w, G*G] -> [N, C, G*G] -> [N, G*G, C].
+    x = g.op("Reshape", [x, g.const([0, channels, fsize * fsize])], "/vision/pool/Reshape")
+    pool = g.initializer(_pool_matrix(fsize, grid), "/vision/pool/weight")
+    x = g.op("MatMul", [x, pool], "/vision/pool/MatMul")
+    x = g.op("Transpose", [x], "/vision/pool/Transpose", perm=[0, 2, 1])
+
+    _projector(g, x, _Weights(projector, "projector weights"), c, channels)
+    g.output("video_embeds", TensorProto.FLOAT, ["batch_size", t * grid * grid, c["lm_dim"]])
+    g.save(out_path)
+    return encoder_io(c)
