@@ -308,6 +308,14 @@ def train(cfg: TrainConfig, log=print) -> Path:
     bar = tqdm(total=cfg.total_steps, initial=step, desc=f"stage {stage}", file=sys.stderr)
     logf = open(run / "log.jsonl", "a")
     t0 = time.time()
+    if step == 0:  # the starting point, so a run's log shows what training bought
+        rec0 = {
+            "step": 0,
+            "stage": 1,
+            "val_loss": evaluate_loss(model, val_set, feats, cfg.batch_size),
+        }
+        logf.write(json.dumps(rec0) + "\n")
+        log(f"step 0: val loss {rec0['val_loss']:.4f}")
     while step < cfg.total_steps:
         if stage == 1 and step >= cfg.stage1_steps:
             stage = 2
@@ -335,7 +343,7 @@ def train(cfg: TrainConfig, log=print) -> Path:
         )
         opt.step()
         step += 1
-        rec = {"step": step, "stage": stage, "loss": float(loss), "elapsed_s": time.time() - t0}
+        rec = {"step": step, "stage": stage, "loss": loss.item(), "elapsed_s": time.time() - t0}
         if step % cfg.eval_every == 0 or step == cfg.total_steps:
             rec["val_loss"] = evaluate_loss(model, val_set, feats, cfg.batch_size)
         logf.write(json.dumps(rec) + "\n")
