@@ -43,36 +43,71 @@ def build_features(
     vision: VisionTower,
     out_dir: str | os.PathLike,
     batch: int = 4,
+    save_every: int = 1024,
 ) -> FeatureStore:
-    """Encodes every clip id not yet in out_dir's store and rewrites the store atomically."""
+    """Encodes every clip id not yet in out_dir's store. The store is rewritten atomically every
+    `save_every` clips, so an interrupted run keeps what it did."""
     from tqdm import tqdm
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     c = vision.config
+    shape = (c.frames, c.tokens_per_frame, c.vision_dim)
     index: dict[str, int] = {}
-    old = None
+    array = np.zeros((0, *shape), np.float16)
     if (out / "index.json").is_file():
         old = FeatureStore(out)
-        index = dict(old.index)
+        index, array = dict(old.index), np.asarray(old.array)
     todo = sorted(set(clip_ids) - set(index))
-    if not todo and old is not None:
-        return old
-    shape = (c.frames, c.tokens_per_frame, c.vision_dim)
-    new = np.zeros((len(todo), *shape), np.float16)
-    with torch.no_grad():
-        for i in tqdm(range(0, len(todo), batch), desc="encoding clips", file=sys.stderr):
-            ids = todo[i : i + batch]
-            pixels = np.stack([frames_of(cid, c.frames, c.frame_size) for cid in ids])
-            new[i : i + len(ids)] = vision(torch.from_numpy(pixels)).numpy().astype(np.float16)
-    base = np.asarray(old.array) if old is not None else np.zeros((0, *shape), np.float16)
-    merged = np.concatenate([base, new]) if len(base) else new
-    for j, cid in enumerate(todo):
-        index[cid] = len(base) + j
+    bar = tqdm(total=len(todo), desc="encoding clips", file=sys.stderr, disable=not todo)
+    for lo in range(0, len(todo), save_every):
+        chunk = todo[lo : lo + save_every]
+        new = np.zeros((len(chunk), *shape), np.float16)
+        with torch.no_grad():
+            for i in range(0, len(chunk), batch):
+                ids = chunk[i : i + batch]
+                pixels = np.stack([frames_of(cid, c.frames, c.frame_size) for cid in ids])
+                new[i : i + len(ids)] = vision(torch.from_numpy(pixels)).numpy().astype(np.float16)
+                bar.update(len(ids))
+        for j, cid in enumerate(chunk):
+            index[cid] = len(array) + j
+        array = np.concatenate([array, new])
+        _save(out, array, index)
+    bar.close()
+    return FeatureStore(out)
+
+
+def _save(out: Path, array: np.ndarray, index: dict[str, int]) -> None:
     tmp_arr, tmp_idx = out / "features.npy.tmp", out / "index.json.tmp"
     with open(tmp_arr, "wb") as f:
-        np.save(f, merged)
+        np.save(f, array)
     tmp_idx.write_text(json.dumps(index))
+    # The array goes first: an index never points past the array it is read with.
     os.replace(tmp_arr, out / "features.npy")
     os.replace(tmp_idx, out / "index.json")
-    return FeatureStore(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """python -m models.features --data DIR: cache features for every clip in DIR's clip store."""
+    import argparse
+
+    from models.data.clipstore import ClipStore
+    from models.model import StepDiffConfig
+    from models.pretrained import load_efficientnet
+
+    p = argparse.ArgumentParser(prog="python -m models.features", description=main.__doc__)
+    p.add_argument("--data", required=True)
+    p.add_argument("--threads", type=int, default=2)
+    a = p.parse_args(argv)
+    torch.set_num_threads(a.threads)
+    cfg = StepDiffConfig()
+    store = ClipStore(a.data)
+    ids = json.loads((Path(a.data) / "clips.json").read_text())
+    out = Path(a.data) / "features" / feature_key(cfg)
+    build_features(ids, store.frames, VisionTower(cfg, load_efficientnet()), out)
+    print(out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
