@@ -19,6 +19,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "compare": ("runtime.compare_cli", "compare a reference video and a user video"),
     "export": ("export.cli", "export the model to an ONNX bundle"),
     "data": ("models.data.cli", "build the procedural dataset, PairQA and benchmarks"),
+    "train": ("models.train", "train the projector and LoRA on PairQA"),
+    "eval": ("models.evaluate", "DiffCap / DiffMCQ / DiffRank metrics on a benchmark"),
     "bench": ("runtime.bench_cli", "benchmarks (render, ...)"),
 }
 
