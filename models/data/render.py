@@ -177,7 +177,7 @@ def _plan(segment: Segment, seed: int, options: RenderOptions, nz: StepNuisance 
     vessel = vessel_for(
         s.container.strip().lower() if s.container else None, DEFAULT_VESSEL.get(motion)
     )
-    measure = measure_for(s.quantity, s.unit, bool(looks) and not looks[0].bulk)
+    measure = measure_for(s.quantity, s.unit)
     manner = manner_for(s.manner)
     heat = s.heat.strip().lower() if s.heat else None
     if motion == "heat" and heat is None:

@@ -16,7 +16,6 @@ from models.data.render_draw import Pen, mix, name_hash, rot, shade
 from models.data.render_hands import Hand, grip_for
 from models.data.render_looks import Look, draw_bulk, draw_item, draw_pieces, look_for
 from models.data.render_scene import (
-    HEAT_LEVEL,
     MW_WIN,
     SOURCES_X,
     SOURCES_Y,
@@ -27,6 +26,7 @@ from models.data.render_scene import (
     draw_microwave_panel,
     draw_vessel_back,
     draw_vessel_front,
+    heat_level,
 )
 from models.data.slots import Slots
 
@@ -667,8 +667,7 @@ def _sprinkle(pen: Pen, p: Plan, fr: Frame, grinding: bool = False) -> list[Hand
             pn.circle(hx, hy - 40, 3.5, (60, 38, 24))
 
         right = Hand(hx + 12 + fr.jx, hy - 6 + fr.jy, -1.5, "R", "fist", held=grinder)
-        left = Hand(hx - 4, hy - 44, 0.9 + 0.3 * np.sin(ph), "L", "fist")
-        return [_held_tool_left(p) if p.tool_given else left, right]
+        return [_held_tool_left(p) if p.tool_given else _rest_left(fr), right]
     if p.tool_given and p.tool != "hand":
         right = _tool_hand(p, (hx, hy + 6), -0.5, fr)
     elif look.package == "shaker":
@@ -870,13 +869,14 @@ def _rinse(pen: Pen, p: Plan, fr: Frame) -> list[Hand]:
         look = p.looks[0]
         ang = 0.6 * np.sin(TAU * 0.5 * fr.ts)
         for j, lk in enumerate(p.looks[:2]):
-            draw_item(
-                pen, lk, fx - 6 + 12 * j, iy + 2, 11.0, ang + j
-            ) if not lk.bulk else draw_bulk(pen, look, fx, iy + 2, 12, 7, mound=True)
-    left = Hand(fx - 22, iy + 12, 1.0 + 0.2 * np.sin(TAU * 0.5 * fr.ts), "L", "open")
-    right = Hand(
-        fx + 22 + fr.jx, iy + 12 + fr.jy, -1.0 - 0.2 * np.sin(TAU * 0.5 * fr.ts), "R", "open"
-    )
+            if lk.bulk:
+                draw_bulk(pen, look, fx, iy + 2, 14, 8, mound=True)
+            else:
+                draw_item(pen, lk, fx - 7 + 14 * j, iy + 2, 14.0, ang + j)
+    # Hands cup the item from below and the sides, leaving it under the stream in view.
+    wob = 0.15 * np.sin(TAU * 0.5 * fr.ts)
+    left = Hand(fx - 40, iy + 26, 1.2 + wob, "L", "open")
+    right = Hand(fx + 40 + fr.jx, iy + 26 + fr.jy, -1.2 - wob, "R", "open")
     return [left, right]
 
 
@@ -901,20 +901,20 @@ def _cover(pen: Pen, p: Plan, fr: Frame) -> list[Hand]:
 
 def _heat(pen: Pen, p: Plan, fr: Frame) -> list[Hand]:
     v = p.vessel
-    level = HEAT_LEVEL.get(p.heat or "medium", 2)
+    level = heat_level(p.heat)
     # Longer cooking browns more: "fry for 2 minutes" ends darker than "fry for 30 seconds".
-    done = (
-        0.75 if p.duration is None else 0.4 + 0.6 * clip01(np.log1p(p.duration) / np.log1p(900.0))
-    )
+    done = 0.6
+    if p.duration is not None:
+        done = 0.2 + 0.8 * clip01(np.log(max(p.duration, 10.0) / 10.0) / np.log(90.0))
     draw_contents(pen, p, 1.0, cook=fr.t * done * level / 3.0)
     sx, sy, srx, sry = v.surface(p.measure.amount)
     if level > 0 and p.looks:
-        for _ in range(3 * level):
+        for _ in range(int(round(3 * level))):
             x, y = fr.rng.uniform(-0.7, 0.7, 2)
             pen.circle(
                 sx + x * srx, sy + y * sry, 1.2 + 0.5 * level, (250, 250, 250), thickness=0.8
             )
-    for k in range(max(level - 1, 0) * 2):
+    for k in range(int(round(max(level - 1.0, 0.0) * 2))):
         ph = (fr.ts * 0.35 + k * 0.37) % 1.0
         x = sx - 20 + 40 * ((k * 0.618) % 1.0)
         y = v.cy - v.ry - 6 - 50 * ph

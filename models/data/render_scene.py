@@ -12,14 +12,14 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
-from models.data.render_draw import RGB, Pen, mix, shade
+from models.data.render_draw import RGB, Pen, mix, name_hash, shade
 from models.data.render_looks import Look, draw_bulk, draw_item
 
 WALL_Y = 50.0  # where the backsplash meets the counter
 CENTER = (116.0, 150.0)  # where the step's container stands
 BASE_Y = 170.0  # y of a container's base ellipse
 STATION = (212.0, 150.0)  # where the measured quantity waits
-TIMER = (154.0, 50.0, 230.0, 92.0)  # kitchen timer body: dial and digits
+TIMER = (146.0, 46.0, 232.0, 94.0)  # kitchen timer body: dial and digits
 SOURCES_X = (44.0, 74.0, 104.0)  # ingredient packages along the back of the counter
 SOURCES_Y = 86.0
 
@@ -60,12 +60,14 @@ def background(seed: int, canvas: int, clutter: bool) -> np.ndarray:
     k = canvas / 256.0
     img = np.empty((canvas, canvas, 3), np.float32)
     img[:] = base
+    # Texture noise has its own stream, so the layout (clutter) is the same at every frame size.
+    tex = np.random.default_rng([seed, 0xB6C1])
     low = cv2.resize(
-        rng.normal(0, 1, (12, 12)).astype(np.float32),
+        tex.normal(0, 1, (12, 12)).astype(np.float32),
         (canvas, canvas),
         interpolation=cv2.INTER_CUBIC,
     )
-    fine = rng.normal(0, 1, (canvas, canvas)).astype(np.float32)
+    fine = tex.normal(0, 1, (canvas, canvas)).astype(np.float32)
     if name in ("wood", "butcher"):
         yy = np.arange(canvas, dtype=np.float32)[:, None] / k
         xx = np.arange(canvas, dtype=np.float32)[None, :] / k
@@ -353,12 +355,38 @@ def draw_vessel_front(pen: Pen, v: Vessel) -> None:
 
 # --- stove ---------------------------------------------------------------------------------------
 
-HEAT_LEVEL = {"off": 0, "low": 1, "medium": 2, "high": 3}
+HEAT_LEVEL = {"off": 0.0, "low": 1.0, "medium": 2.0, "high": 3.0}
+_HEAT_WORDS = {
+    "off": 0.0,
+    "warm": 0.7,
+    "low": 1.0,
+    "simmer": 1.2,
+    "gentle": 1.2,
+    "medium": 2.0,
+    "moderate": 2.0,
+    "mid": 2.0,
+    "high": 3.0,
+    "max": 3.0,
+    "full": 3.0,
+}
+
+
+def heat_level(heat: str | None) -> float:
+    """0 (off) .. 3 (high); "medium-high" lands between medium and high, unknown words hash."""
+    if heat is None:
+        return 2.0
+    h = heat.strip().lower()
+    if h in HEAT_LEVEL:
+        return HEAT_LEVEL[h]
+    words = [w for w in h.replace("-", " ").replace("_", " ").split() if w in _HEAT_WORDS]
+    if words:
+        return float(np.mean([_HEAT_WORDS[w] for w in words]))
+    return 0.8 + 2.2 * (name_hash(h, "heat") % 1000) / 1000.0
 
 
 def draw_stove(pen: Pen, v: Vessel, heat: str, flicker: int) -> None:
     """Cooktop under the container with a gas ring: flame size and colour show the heat."""
-    level = HEAT_LEVEL.get(heat, 2)
+    level = heat_level(heat)
     bx, by = v.cx, v.cy + v.h
     pen.rect(34, 92, 196, 240, (34, 34, 38))
     pen.rect(34, 92, 196, 240, (70, 70, 76), thickness=1.5)
@@ -374,17 +402,19 @@ def draw_stove(pen: Pen, v: Vessel, heat: str, flicker: int) -> None:
     pen.line(kx, ky, kx + 8 * np.cos(ang), ky + 8 * np.sin(ang), (200, 30, 30), 2.5)
     for i in range(4):  # off, low, medium, high
         a = -np.pi / 2 + i * np.pi * 0.6
+        on = abs(i - level) < 0.5
         pen.circle(
             kx + 13 * np.cos(a),
             ky + 13 * np.sin(a),
-            1.4 if i != level else 2.4,
-            (240, 240, 240) if i != level else (255, 80, 40),
+            2.4 if on else 1.4,
+            (255, 80, 40) if on else (240, 240, 240),
         )
-    if level == 0:
+    if level <= 0.05:
         return
-    length = (0, 8.0, 12.0, 19.0)[level]
-    core = ((0, 0, 0), (80, 140, 255), (60, 120, 255), (250, 150, 40))[level]
-    tip = ((0, 0, 0), (170, 210, 255), (250, 150, 60), (255, 230, 90))[level]
+    lv = [0.0, 1.0, 2.0, 3.0]
+    length = float(np.interp(level, lv, [0.0, 8.0, 12.0, 19.0]))
+    core = _lerp_color(level, ((80, 140, 255), (80, 140, 255), (60, 120, 255), (250, 150, 40)))
+    tip = _lerp_color(level, ((170, 210, 255), (170, 210, 255), (250, 150, 60), (255, 230, 90)))
     pen.ellipse(bx, by, ring + 1.5, (ring + 1.5) * 0.58, core, thickness=2.0)
     n = 18
     for i in range(n):
@@ -402,6 +432,11 @@ def draw_stove(pen: Pen, v: Vessel, heat: str, flicker: int) -> None:
         pen.circle(x1, y1, 1.0 + level * 0.5, tip)
 
 
+def _lerp_color(level: float, stops: tuple[RGB, ...]) -> RGB:
+    i = int(min(max(level, 0.0), len(stops) - 1.001))
+    return mix(stops[i], stops[i + 1], level - i)
+
+
 # --- timer ---------------------------------------------------------------------------------------
 
 
@@ -416,7 +451,7 @@ def draw_timer_body(pen: Pen) -> None:
     x0, y0, x1, y1 = TIMER
     pen.rect(x0 - 1, y0 + 2, x1 + 1, y1 + 3, (150, 150, 150))
     pen.rect(x0, y0, x1, y1, (246, 246, 242))
-    pen.rect(x0 + 34, y0 + 5, x1 - 3, y1 - 5, (52, 64, 56))
+    pen.rect(x0 + 43, y0 + 8, x1 - 3, y1 - 8, (52, 64, 56))
 
 
 _DIAL_MIN_S, _DIAL_MAX_S = 5.0, 3600.0
@@ -433,7 +468,7 @@ def dial_fraction(seconds: float) -> float:
 def draw_timer_readout(pen: Pen, remaining: float, total: float) -> None:
     """A dial wedge for the time left (readable at a glance) and the digits (readable exactly)."""
     x0, y0, x1, y1 = TIMER
-    cx, cy, r = x0 + 17, (y0 + y1) / 2, 14.0
+    cx, cy, r = x0 + 22, (y0 + y1) / 2, 19.0
     pen.circle(cx, cy, r + 1.5, (90, 90, 96))
     pen.circle(cx, cy, r, (250, 250, 250))
     sweep = 360.0 * dial_fraction(remaining)
@@ -441,9 +476,9 @@ def draw_timer_readout(pen: Pen, remaining: float, total: float) -> None:
         pen.ellipse(cx, cy, r, r, (226, 50, 40), start=-90, end=-90 + sweep)
     pen.circle(cx, cy, 2.5, (60, 60, 66))
     s = fmt_time(remaining)
-    hgt = 13.0 if len(s) <= 4 else 10.5 if len(s) <= 5 else 7.5
+    hgt = 14.0 if len(s) <= 4 else 11.5 if len(s) <= 5 else 8.0
     w = pen.text_width(s, hgt, 1.5)
-    lx0, lx1 = x0 + 34, x1 - 3
+    lx0, lx1 = x0 + 43, x1 - 3
     pen.text(s, (lx0 + lx1) / 2 - w / 2, cy + hgt / 2, hgt, (150, 255, 150), 1.5)
 
 
@@ -466,24 +501,52 @@ class Measure:
 _ML = {"tsp": 5.0, "tbsp": 15.0, "cup": 240.0, "ml": 1.0, "oz": 28.0, "g": 1.0, "pinch": 0.4}
 
 
-def measure_for(quantity: float | None, unit: str | None, countable: bool) -> Measure:
+# Spellings of the same unit, with a factor into the canonical one.
+_UNIT_ALIASES: dict[str, tuple[str, float]] = {
+    "teaspoon": ("tsp", 1.0),
+    "teaspoons": ("tsp", 1.0),
+    "tsps": ("tsp", 1.0),
+    "tablespoon": ("tbsp", 1.0),
+    "tablespoons": ("tbsp", 1.0),
+    "tbsps": ("tbsp", 1.0),
+    "tbs": ("tbsp", 1.0),
+    "tbl": ("tbsp", 1.0),
+    "cups": ("cup", 1.0),
+    "c": ("cup", 1.0),
+    "milliliter": ("ml", 1.0),
+    "milliliters": ("ml", 1.0),
+    "millilitre": ("ml", 1.0),
+    "millilitres": ("ml", 1.0),
+    "l": ("ml", 1000.0),
+    "liter": ("ml", 1000.0),
+    "liters": ("ml", 1000.0),
+    "litre": ("ml", 1000.0),
+    "litres": ("ml", 1000.0),
+    "gram": ("g", 1.0),
+    "grams": ("g", 1.0),
+    "kg": ("g", 1000.0),
+    "ounce": ("oz", 1.0),
+    "ounces": ("oz", 1.0),
+    "lb": ("oz", 16.0),
+    "lbs": ("oz", 16.0),
+    "pound": ("oz", 16.0),
+    "pounds": ("oz", 16.0),
+    "pieces": ("piece", 1.0),
+    "slices": ("slice", 1.0),
+    "cloves": ("clove", 1.0),
+    "pinches": ("pinch", 1.0),
+    "dash": ("pinch", 1.0),
+    "dashes": ("pinch", 1.0),
+}
+
+
+def measure_for(quantity: float | None, unit: str | None) -> Measure:
     unit = (unit or "").lower().strip().rstrip(".")
-    unit = {
-        "teaspoon": "tsp",
-        "tablespoon": "tbsp",
-        "cups": "cup",
-        "grams": "g",
-        "gram": "g",
-        "ounce": "oz",
-        "ounces": "oz",
-        "pieces": "piece",
-        "slices": "slice",
-        "cloves": "clove",
-        "pinches": "pinch",
-    }.get(unit, unit)
+    unit, factor = _UNIT_ALIASES.get(unit, (unit, 1.0))
     q = 1.0 if quantity is None and unit else quantity
     if q is None:
         return Measure("none", 0.45, 0, 1.0, 0.0, 0.0, "")
+    q = q * factor
     q = max(float(q), 0.0)
     if unit in _ML:
         ml = max(q * _ML[unit], 0.05)
@@ -618,9 +681,13 @@ def draw_microwave_panel(pen: Pen, remaining: float | None, power: str | None) -
     if remaining is not None:
         s = fmt_time(remaining)
         pen.text(s, px + 3, y0 + 27, 11.0 if len(s) <= 5 else 8.0, (140, 255, 150), 1.4)
-    label = {"low": "LO", "medium": "MED", "high": "HI", "off": "OFF"}.get(power or "", "")
+    label = ""
+    if power:
+        label = {"low": "LO", "medium": "MED", "high": "HI", "off": "OFF"}.get(
+            power, power[:4].upper()
+        )
     if label:
         pen.rect(px, y0 + 104, px + 42, y0 + 118, (40, 52, 44))
         pen.text(label, px + 4, y0 + 116, 9.0, (255, 190, 90), 1.2)
-        for i in range(HEAT_LEVEL.get(power or "", 0)):
+        for i in range(int(round(heat_level(power))) if power else 0):
             pen.rect(px + 30, y0 + 114 - i * 4, px + 40, y0 + 116 - i * 4, (255, 190, 90))
