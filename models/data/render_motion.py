@@ -14,7 +14,14 @@ import numpy as np
 
 from models.data.render_draw import Pen, mix, name_hash, rot, shade
 from models.data.render_hands import Hand, grip_for
-from models.data.render_looks import Look, draw_bulk, draw_item, draw_pieces, look_for
+from models.data.render_looks import (
+    Look,
+    draw_bulk,
+    draw_item,
+    draw_pieces,
+    draw_texture,
+    look_for,
+)
 from models.data.render_scene import (
     MW_WIN,
     SOURCES_X,
@@ -253,8 +260,6 @@ def _side_fill(pen: Pen, v: Vessel, bulk: list[Look], level: float, mixed: float
         pen.ellipse(v.cx, y1, v.rx * 0.9, v.ry * 0.85, shade(c, 0.9))
         pen.rect(v.cx - v.rx * 0.9, y0, v.cx + v.rx * 0.9, y1, c)
         if lk.texture != "plain":
-            from models.data.render_looks import draw_texture
-
             draw_texture(pen, lk, v.cx, (y0 + y1) / 2, v.rx * 0.8, max(per * 0.45, 1.0))
     top = bottom - height
     top_c = mix(bulk[-1].color, _avg([b.color for b in bulk]), mixed)
