@@ -58,6 +58,8 @@ class TrainConfig:
     seed: int = 0
     threads: int = 2
     max_train_samples: int = 0  # 0 = all
+    eval_format: bool = True  # add PairQA re-asked with eval's prompts (see training_mix)
+    mix_original: float = 0.35  # share of the original PairQA records kept beside them
     model: dict = field(default_factory=dict)  # StepDiffConfig overrides
 
     @property
@@ -108,10 +110,41 @@ def read_samples(root: Path, files: tuple[str, ...], limit: int = 0) -> list[dic
                 raise BadInput(
                     p, f"line {n}: {len(videos)} videos but {prompt.count(VIDEO)} <video>"
                 )
-            out.append({"videos": list(videos), "prompt": prompt, "answer": str(answer)})
+            out.append({**s, "videos": list(videos), "prompt": prompt, "answer": str(answer)})
     if limit:
         out = out[:limit]
     return out
+
+
+def eval_format(records: list[dict], rng: random.Random) -> list[dict]:
+    """PairQA DiffCap and DiffRank records re-asked with the exact prompts eval uses
+    (models/tasks.py), so the benchmark questions are ones the model has been trained on."""
+    from models.tasks import cap_prompt, rank_answer, rank_prompt
+
+    out = []
+    for s in records:
+        if s.get("task") == "diffcap" and len(s["videos"]) == 2:
+            out.append(
+                {"videos": s["videos"], "prompt": cap_prompt(rng=rng), "answer": s["answer"]}
+            )
+        elif s.get("task") == "diffrank" and "scores" in s:
+            ref, *targets = s["videos"]
+            for t, score in zip(targets, s["scores"], strict=True):
+                out.append(
+                    {
+                        "videos": [ref, t],
+                        "prompt": rank_prompt(rng=rng),
+                        "answer": rank_answer(score),
+                    }
+                )
+    return out
+
+
+def training_mix(records: list[dict], cfg: TrainConfig, rng: random.Random) -> list[dict]:
+    """Eval-format samples plus a share of the original PairQA (paraphrases, multi-video)."""
+    if not cfg.eval_format:
+        return records
+    return eval_format(records, rng) + [s for s in records if rng.random() < cfg.mix_original]
 
 
 @dataclass(frozen=True)
@@ -252,9 +285,11 @@ def train(cfg: TrainConfig, log=print) -> Path:
     model = StepDiffModel.from_pretrained(replace(StepDiffConfig(), **cfg.model))
     tok = Tokenizer.from_file(str(smollm2_hf_dir() / "tokenizer.json"))
     k = model.config.tokens_per_video
-    train_raw = read_samples(root, cfg.train_files, cfg.max_train_samples)
-    val_raw = read_samples(root, cfg.val_files)
     rng = random.Random(cfg.seed)
+    train_raw = training_mix(read_samples(root, cfg.train_files), cfg, rng)
+    if cfg.max_train_samples:
+        train_raw = train_raw[: cfg.max_train_samples]
+    val_raw = training_mix(read_samples(root, cfg.val_files), cfg, rng)
     val_raw = rng.sample(val_raw, min(cfg.eval_samples, len(val_raw)))
     train_set = [encode_sample(tok, s, k, cfg.max_answer_tokens) for s in train_raw]
     val_set = [encode_sample(tok, s, k, cfg.max_answer_tokens) for s in val_raw]
