@@ -191,7 +191,7 @@ def build_decoder(
 def build_embed_tokens(
     weights: dict[str, np.ndarray], dims: LlamaDims, out_path: str, quant: str = "fp32"
 ) -> dict:
-    """Write embed_tokens.onnx: a Gather from the table (int8 codes times a per-row scale)."""
+    """Write embed_tokens.onnx: a Gather from the table (int8: codes times per-block scales)."""
     if quant not in ("fp32", "int8"):
         raise ValueError(f"build_embed_tokens quant={quant!r}: use 'fp32' or 'int8'")
     table = weights.get("model.embed_tokens.weight")
@@ -249,11 +249,13 @@ class _DecoderWriter:
             self._attention_bias()
         else:
             self._gqa_lengths()
-        h = "inputs_embeds"
+        # The residual stream and the block output still to be added to it: the add is done by
+        # the next norm, which the "gqa" flavour fuses into one SkipSimplifiedLayerNormalization.
+        residual, pending = "inputs_embeds", None
         desc = f"decoder {self.opts.quant}/{self.opts.attention}"
         for i in tqdm(range(dims.layers), desc=desc, file=sys.stderr, leave=False):
-            h = self._layer(i, h)
-        h = self._rms_norm(h, "model.norm.weight", "/model/norm")
+            residual, pending = self._layer(i, residual, pending)
+        h, _ = self._add_norm(residual, pending, "model.norm.weight", "/model/norm")
         head = self.w["model.embed_tokens.weight" if dims.tied else "lm_head.weight"]
         bits = _BITS.get(self.opts.lm_head)
         self._linear(h, head, "/model/lm_head", bits, output="logits")
@@ -326,6 +328,28 @@ class _DecoderWriter:
         gamma = g.initializer(self.w[weight].astype(np.float32), weight)
         return g.op("Mul", [normed, gamma], f"{name}/Mul")
 
+    def _add_norm(
+        self, residual: str, delta: str | None, weight: str, name: str
+    ) -> tuple[str, str]:
+        """(rms_norm(residual + delta), residual + delta); delta None means nothing to add."""
+        g = self.g
+        if delta is None:
+            return self._rms_norm(residual, weight, name), residual
+        if self.opts.attention == "standard":
+            total = g.op("Add", [residual, delta], f"{name}/residual_add")
+            return self._rms_norm(total, weight, name), total
+        # The "gqa" graph needs onnxruntime anyway, so it may use its fused add + norm.
+        gamma = g.initializer(self.w[weight].astype(np.float32), weight)
+        normed, _, _, total = g.op(
+            "SkipSimplifiedLayerNormalization",
+            [delta, residual, gamma],
+            f"{name}/SkipSimplifiedLayerNorm",
+            outputs=[f"{name}/output_0", "", "", f"{name}/output_3"],
+            domain=MS_DOMAIN,
+            epsilon=self.dims.rms_eps,
+        )
+        return normed, total
+
     def _dim(self, tensor: str, axis: int, name: str) -> str:
         shape = self.g.op("Shape", [tensor], f"{name}/Shape")
         return self.g.op("Gather", [shape, self.g.const(axis)], f"{name}/Gather", axis=0)
@@ -388,10 +412,12 @@ class _DecoderWriter:
 
     # --- one decoder layer ------------------------------------------------------------------
 
-    def _layer(self, i: int, h: str) -> str:
+    def _layer(self, i: int, residual: str, pending: str | None) -> tuple[str, str]:
         g, p, name = self.g, f"model.layers.{i}.", f"/model/layers.{i}"
         bits = _BITS.get(self.opts.quant)
-        x = self._rms_norm(h, p + "input_layernorm.weight", f"{name}/input_layernorm")
+        x, residual = self._add_norm(
+            residual, pending, p + "input_layernorm.weight", f"{name}/input_layernorm"
+        )
         qkv_w = np.concatenate(
             [self.w[p + f"self_attn.{k}_proj.weight"] for k in ("q", "k", "v")], axis=0
         )
@@ -403,9 +429,9 @@ class _DecoderWriter:
         attn = self._linear(
             attn, self.w[p + "self_attn.o_proj.weight"], f"{name}/attn/o_proj", bits
         )
-        h = g.op("Add", [h, attn], f"{name}/residual_attn")
-
-        x = self._rms_norm(h, p + "post_attention_layernorm.weight", f"{name}/post_attn_layernorm")
+        x, residual = self._add_norm(
+            residual, attn, p + "post_attention_layernorm.weight", f"{name}/post_attn_layernorm"
+        )
         gate_up_w = np.concatenate(
             [self.w[p + "mlp.gate_proj.weight"], self.w[p + "mlp.up_proj.weight"]], axis=0
         )
@@ -419,7 +445,7 @@ class _DecoderWriter:
         )
         act = g.op("Mul", [act, up], f"{name}/mlp/Mul")
         down = self._linear(act, self.w[p + "mlp.down_proj.weight"], f"{name}/mlp/down_proj", bits)
-        return g.op("Add", [h, down], f"{name}/residual_mlp")
+        return residual, down
 
     def _rotate(self, x: str, name: str) -> str:
         """x * cos + rotate_half(x) * sin, on [B, N, S, Dh]."""
@@ -499,3 +525,54 @@ class _DecoderWriter:
             scale=d.head_dim**-0.5,
         )
         return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """python -m export.decoder_builder GGUF OUT_DIR [options]: both graphs from a GGUF."""
+    import argparse
+    import json
+    import os
+
+    from runtime.errors import BadInput
+
+    parser = argparse.ArgumentParser(
+        prog="python -m export.decoder_builder", description=main.__doc__
+    )
+    parser.add_argument("gguf")
+    parser.add_argument("out_dir")
+    parser.add_argument("--quant", choices=QUANTS, default="fp32")
+    parser.add_argument("--lm-head", choices=LM_HEAD_QUANTS, default="fp32")
+    parser.add_argument("--embed", choices=("fp32", "int8"), default="fp32")
+    parser.add_argument("--attention", choices=ATTENTIONS, default="standard")
+    parser.add_argument("--block-size", type=int, default=32)
+    parser.add_argument("--accuracy-level", type=int, default=4)
+    parser.add_argument("--zero-points", choices=ZERO_POINTS, default="split")
+    args = parser.parse_args(argv)
+    try:
+        options = DecoderBuildOptions(
+            quant=args.quant,
+            block_size=args.block_size,
+            accuracy_level=args.accuracy_level,
+            lm_head=args.lm_head,
+            attention=args.attention,
+            zero_points=args.zero_points,
+        )
+        weights, dims = weights_from_gguf(args.gguf)
+    except (BadInput, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    os.makedirs(args.out_dir, exist_ok=True)
+    io = {
+        "embed_tokens.onnx": build_embed_tokens(
+            weights, dims, os.path.join(args.out_dir, "embed_tokens.onnx"), quant=args.embed
+        ),
+        "decoder.onnx": build_decoder(
+            weights, dims, options, os.path.join(args.out_dir, "decoder.onnx")
+        ),
+    }
+    print(json.dumps({"dims": dims.__dict__, "options": options.__dict__, "graphs": io}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
