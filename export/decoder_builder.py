@@ -10,17 +10,21 @@ between token embeddings before the decoder ever runs.
 
 Two attention flavours share that IO:
 - "standard": plain ONNX ops (opset 17). RoPE from position_ids, a causal + padding bias from
-  attention_mask, grouped KV heads read through a reshape of the query (no repeat of K/V). It is
-  the float reference and runs on any ONNX runtime.
-- "gqa": com.microsoft GroupQueryAttention with the rotary fused in, cos/sin caches stored as
-  initializers. The op reads attention_mask as one length per row (ReduceSum - 1), so it assumes
-  the valid tokens are a prefix of each row: no holes, no left padding.
+  attention_mask (any 0 in it is honoured), grouped KV heads read through a reshape of the query
+  (no repeat of K/V). It is the float reference and runs on any ONNX runtime.
+- "gqa": com.microsoft GroupQueryAttention with the rotary fused in (cos/sin caches stored as
+  initializers, position_ids passed to the op) and SkipSimplifiedLayerNormalization for the
+  residual adds. The op reads attention_mask as one length per row (ReduceSum - 1), so it
+  assumes the valid tokens are a prefix of each row: no holes, no left padding.
 
-Linear layers can be MatMulNBits (com.microsoft) with 4- or 8-bit block-quantized weights.
-The lm_head "int8" option uses MatMulNBits with bits=8 as well: weights-only quantization keeps
-the float activations of the last layer, and with accuracy_level=4 ORT's CPU kernel runs it as an
-int8 GEMM. DynamicQuantizeLinear + MatMulInteger would work on more runtimes but is a single
-per-tensor scale for a 49152-row matrix, which costs far more accuracy.
+Linear layers can be MatMulNBits (com.microsoft) with 4- or 8-bit block-quantized weights; see
+export/quantize_weights.py for why 4-bit uses "split" zero points by default. With the default
+accuracy_level=4, ORT's CPU kernel quantizes the activations to int8 per block as well; that,
+not the weights, is where the quantized graphs' remaining difference from fp32 comes from.
+The lm_head "int8" option uses MatMulNBits with bits=8 too: weights-only quantization with
+per-block scales is exact for SmolLM2's Q8_0 tied embedding, and runs as an int8 GEMM.
+DynamicQuantizeLinear + MatMulInteger would run on more runtimes, but with one scale for the
+whole 49152-row matrix it costs far more accuracy.
 """
 
 from __future__ import annotations
