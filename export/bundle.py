@@ -87,18 +87,30 @@ def write_bundle(
         dims = lm_dims(model.lm.config)
         print(f"building embed_tokens.onnx and decoder.onnx ({options.quant}) ...", file=sys.stderr)
         q = options.quant
+        # The GGUF stores the tied embedding as 8-bit, so int8 embedding and LM head lose
+        # nothing against it; the fp32 bundle stays the plain reference.
+        table_q = "fp32" if q == "fp32" else "int8"
         graphs["embed_tokens"] = build_embed_tokens(
-            weights, dims, str(tmp / "embed_tokens.onnx"), quant="fp32" if q == "fp32" else "int8"
+            weights, dims, str(tmp / "embed_tokens.onnx"), quant=table_q
         )
-        graphs["embed_tokens"].update(path="embed_tokens.onnx", quantization="fp32")
+        graphs["embed_tokens"].update(path="embed_tokens.onnx", quantization=table_q)
         dec_opts = DecoderBuildOptions(
             quant=q,
             block_size=options.block_size,
             accuracy_level=options.accuracy_level,
+            lm_head=table_q,
             attention="standard" if q == "fp32" else "gqa",
         )
         graphs["decoder"] = build_decoder(weights, dims, dec_opts, str(tmp / "decoder.onnx"))
         graphs["decoder"].update(path="decoder.onnx", quantization=q)
+        if q != "fp32":
+            graphs["decoder"]["quantization_detail"] = {
+                "op": "MatMulNBits",
+                "block_size": options.block_size,
+                "accuracy_level": options.accuracy_level,
+                "lm_head": table_q,
+                "attention": "GroupQueryAttention",
+            }
 
         hf = smollm2_hf_dir()
         for name in ("tokenizer.json", "chat_template.jinja", "generation_config.json"):
@@ -151,6 +163,7 @@ def write_bundle(
             "tools": _versions(),
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+        tmp.chmod(0o755)  # mkdtemp makes it private; a bundle is meant to be shared
         if out.exists():
             old = Path(tempfile.mkdtemp(prefix=".old-bundle-", dir=out.parent))
             os.replace(out, old / "b")
