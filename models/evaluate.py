@@ -40,18 +40,27 @@ BASELINES = ("chance", "blind", "untrained", "heuristic")
 
 
 def locate(bench: Path, split: str) -> tuple[Path, Path]:
-    """--bench DIR -> (the split's folder of <task>.jsonl, the data root holding the clip store)."""
+    """--bench DIR -> (the split's folder of <task>.jsonl, the data root holding the clip store).
+
+    DIR is a build (DIR/bench/<split>), a bench folder (DIR/<split>), or a variant inside a build
+    such as DIR/by_recording; the data root is the nearest folder up with clips.json or videos/.
+    """
     if (bench / "bench" / split).is_dir():
-        return bench / "bench" / split, bench
-    if (bench / split).is_dir():
-        return bench / split, bench.parent
-    if not bench.is_dir():
+        split_dir = bench / "bench" / split
+    elif (bench / split).is_dir():
+        split_dir = bench / split
+    elif not bench.is_dir():
         raise BadInput(bench, "no such benchmark directory; build one with `stepdiff data build`")
-    raise BadInput(
-        bench,
-        f"has no {split}/ split: expected {bench}/bench/{split}/diffcap.jsonl as "
-        "`stepdiff data build --out DIR` writes it",
-    )
+    else:
+        raise BadInput(
+            bench,
+            f"has no {split}/ split: expected {bench}/bench/{split}/diffcap.jsonl as "
+            "`stepdiff data build --out DIR` writes it",
+        )
+    for root in split_dir.resolve().parents:
+        if (root / "clips.json").is_file() or (root / "videos").is_dir():
+            return split_dir, root
+    return split_dir, split_dir.parent.parent
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -214,25 +223,57 @@ def load_checkpoint(path: str | os.PathLike):
     return model.eval()
 
 
-def _captions(split_dir: Path, limit: int) -> list[dict]:
-    path = split_dir.parent / "train" / "diffcap.jsonl"
-    rows = read_jsonl(path)
-    check_ground_truth("diffcap", rows, path)
+def training_pairs(split_dir: Path, limit: int = 0) -> list[dict]:
+    """DiffCap-shaped training pairs for the baselines that draw on training data.
+
+    The train split's diffcap.jsonl when the build has one; otherwise the DiffCap samples of the
+    same build's PairQA train split (DIR/pairqa/train.jsonl beside DIR/bench/, so a by_recording
+    benchmark draws on by_recording PairQA) that name a difference ("<did> instead of
+    <instead_of>"; their first video is the reference in every template). Either way no test
+    clip or caption is used.
+    """
+    bench_train = split_dir.parent / "train" / "diffcap.jsonl"
+    if bench_train.is_file():
+        rows = read_jsonl(bench_train)
+        check_ground_truth("diffcap", rows, bench_train)
+    else:
+        pairqa = split_dir.parent.parent / "pairqa" / "train.jsonl"
+        if not pairqa.is_file():
+            raise BadInput(
+                pairqa,
+                "is missing: the chance and heuristic baselines need training captions "
+                "(bench/train/diffcap.jsonl or pairqa/train.jsonl from `stepdiff data build`)",
+            )
+        rows = [
+            {
+                "reference": r["videos"][0],
+                "candidate": r["videos"][1],
+                "category": r.get("category") or "unknown",
+                "text": [r["answer"]],
+            }
+            for r in read_jsonl(pairqa)
+            if r.get("task") == "diffcap"
+            and _is_str_list(r.get("videos"), 2)
+            and " instead of " in str(r.get("answer", ""))
+        ]
+        if not rows:
+            raise BadInput(pairqa, "has no DiffCap samples with a difference to draw captions from")
     return rows[:limit] if limit else rows
 
 
-def make_predictor(a: argparse.Namespace, split_dir: Path, clips: ClipSource) -> Predictor:
+def make_predictor(a: argparse.Namespace, split_dir: Path, clips: ClipSource | None) -> Predictor:
     from models.predictors import ChancePredictor, ModelPredictor
 
     need_train = "diffcap" in a.tasks
     if a.baseline == "chance":
-        train = _captions(split_dir, a.train_limit) if need_train else []
+        train = training_pairs(split_dir, a.train_limit) if need_train else []
         return ChancePredictor([t for it in train for t in it["text"]], seed=a.seed)
     if a.baseline == "heuristic":
         from models.predictors_heuristic import FrameFeatures, HeuristicPredictor
 
         _torch_threads(a.threads)
-        train = _captions(split_dir, a.train_limit) if need_train or "diffmcq" in a.tasks else []
+        need_train = need_train or "diffmcq" in a.tasks
+        train = training_pairs(split_dir, a.train_limit) if need_train else []
         return HeuristicPredictor(FrameFeatures(clips), train, progress=not a.quiet)
     blind = a.baseline == "blind"
     kw = {"blind": blind, "max_new_tokens": a.max_new_tokens, "progress": not a.quiet}
@@ -412,15 +453,13 @@ def main(argv: list[str]) -> int:
     split_dir, data_root = locate(Path(a.bench), a.split)
     for t in a.tasks:  # fail on a missing or malformed file before any model loads
         check_ground_truth(t, read_jsonl(split_dir / f"{t}.jsonl"), split_dir / f"{t}.jsonl")
-    source = (
-        f"bundle:{a.bundle}"
-        if a.bundle and not a.baseline
-        else f"checkpoint:{a.checkpoint}"
-        if a.checkpoint and not a.baseline
-        else f"baseline:{a.baseline}"
-        if a.baseline
-        else f"preds:{a.preds}"
+    engine = (
+        f"bundle:{a.bundle}" if a.bundle else f"checkpoint:{a.checkpoint}" if a.checkpoint else ""
     )
+    if a.baseline:
+        source = f"baseline:{a.baseline}" + (f" on {engine}" if engine else "")
+    else:
+        source = engine or f"preds:{a.preds}"
     info = {"source": source, "bench": str(split_dir), "split": a.split, "limit": a.limit}
     predictor = None
     if not a.preds:

@@ -71,11 +71,25 @@ class TorchScorer:
             **{self._cache_kw: past},
         )
 
+    def _cache(self, out):
+        return getattr(out, self._cache_kw)
+
     @torch.inference_mode()
     def generate(self, videos: Sequence[Video], user_text: str, max_new_tokens: int = 32) -> str:
-        tokens, _ = self.model.greedy(self._embeds(videos, user_text), max_new_tokens, self.eos_ids)
-        if tokens and tokens[-1] in self.eos_ids:
-            tokens = tokens[:-1]
+        """Greedy, stopping at <|im_end|> (not returned): the ONNX Decoder.generate rule."""
+        embeds = self._embeds(videos, user_text)
+        pos = embeds.shape[1]
+        out = self._run(embeds, 0)
+        tokens: list[int] = []
+        for _ in range(max_new_tokens):
+            nxt = int(out.logits[0, -1].argmax())
+            if nxt in self.eos_ids:
+                break
+            tokens.append(nxt)
+            if len(tokens) == max_new_tokens:
+                break
+            out = self._run(self.model.embed_ids(torch.tensor([[nxt]])), pos, self._cache(out))
+            pos += 1
         return self.tokenizer.decode(tokens, skip_special_tokens=True).strip()
 
     @torch.inference_mode()
@@ -85,7 +99,7 @@ class TorchScorer:
         embeds = self._embeds(videos, user_text)
         p = embeds.shape[1]
         out0 = self._run(embeds, 0)
-        last, past = out0.logits[0, -1:], out0.past_key_values
+        last, past = out0.logits[0, -1:], self._cache(out0)
         scores = []
         for answer in answers:
             ids = answer_ids(self.tokenizer, answer)

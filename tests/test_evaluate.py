@@ -17,7 +17,6 @@ pytest.importorskip("scipy")
 from models import evaluate, tasks  # noqa: E402
 from runtime.errors import BadInput  # noqa: E402
 from runtime.prompt import VIDEO  # noqa: E402
-from runtime.video import read_clip  # noqa: E402
 
 COLORS = {"v0": (200, 40, 40), "v1": (40, 200, 40), "v2": (40, 40, 200), "v3": (200, 200, 40)}
 
@@ -33,17 +32,18 @@ def _video(path: Path, color: tuple[int, int, int], seconds: float = 2.0, fps: f
     w.release()
 
 
-class FakeClips:
-    """A clip store over <video_id>.mp4 files: what models/data/clipstore.py provides."""
+class CountingClips:
+    """The real clip store, counting the clips it is asked for."""
 
     def __init__(self, root: Path) -> None:
-        self.root = root
+        from models.data.clipstore import ClipStore
+
+        self.store = ClipStore(str(root))
         self.calls = 0
 
     def frames(self, clip_id: str, num_frames: int, size: int) -> np.ndarray:
-        vid, start, end = clip_id.rsplit("_", 2)
         self.calls += 1
-        return read_clip(str(self.root / f"{vid}.mp4"), num_frames, size, float(start), float(end))
+        return self.store.frames(clip_id, num_frames, size)
 
 
 def _c(vid: str, half: int) -> str:
@@ -57,31 +57,42 @@ def _write(path: Path, rows: list[dict]) -> None:
 
 @pytest.fixture(scope="module")
 def bench(tmp_path_factory) -> Path:
+    """The layout `stepdiff data build` writes: videos/, pairqa/train.jsonl, bench/test/."""
     root = tmp_path_factory.mktemp("data")
+    (root / "videos").mkdir()
     for vid, color in COLORS.items():
-        _video(root / f"{vid}.mp4", color)
+        _video(root / "videos" / f"{vid}.mp4", color)
     b = root / "bench"
+
+    def pairqa(ref: str, cand: str, answer: str, cat: str | None) -> dict:
+        return {
+            "task": "diffcap",
+            "videos": [ref, cand],
+            "category": cat,
+            "answer": answer,
+            "prompt": "Reference: <video>\nUser: <video>\nWhat did I do differently?",
+        }
+
     _write(
-        b / "train" / "diffcap.jsonl",
+        root / "pairqa" / "train.jsonl",
         [
-            {
-                "reference": _c("v0", 0),
-                "candidate": _c("v1", 0),
-                "category": "Measurement",
-                "text": ["added one teaspoon of salt instead of one tablespoon of salt"],
-            },
-            {
-                "reference": _c("v0", 0),
-                "candidate": _c("v2", 0),
-                "category": "Technique",
-                "text": ["chopped the onion instead of sliced the onion"],
-            },
-            {
-                "reference": _c("v2", 1),
-                "candidate": _c("v3", 1),
-                "category": "Technique",
-                "text": ["stirred the pot instead of whisked the eggs"],
-            },
+            pairqa(
+                _c("v0", 0),
+                _c("v1", 0),
+                "added one teaspoon of salt instead of one tablespoon of salt",
+                "Measurement",
+            ),
+            pairqa(
+                _c("v0", 0),
+                _c("v2", 0),
+                "chopped the onion instead of sliced the onion",
+                "Technique",
+            ),
+            pairqa(_c("v1", 0), _c("v1", 1), "No difference.", None),  # not a caption
+            pairqa(
+                _c("v2", 1), _c("v3", 1), "stirred the pot instead of whisked the eggs", "Technique"
+            ),
+            {"task": "diffrank", "videos": [_c("v0", 0)] * 5, "prompt": "x", "answer": "5 5 5 5"},
         ],
     )
     test = b / "test"
@@ -153,9 +164,14 @@ def bench(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def fake_store(bench, monkeypatch) -> FakeClips:
-    store = FakeClips(bench)
-    monkeypatch.setattr(evaluate, "open_clips", lambda root: store)
+def fake_store(bench, monkeypatch) -> CountingClips:
+    store = CountingClips(bench)
+
+    def open_clips(root: Path) -> CountingClips:
+        assert Path(root) == bench.resolve()  # the data root found from --bench
+        return store
+
+    monkeypatch.setattr(evaluate, "open_clips", open_clips)
     return store
 
 
@@ -192,7 +208,7 @@ def test_chance_baseline_end_to_end_is_seeded(bench, fake_store, tmp_path, capsy
     m = _check_outputs(out1, bench)
     assert m["source"] == "baseline:chance"
     assert m["tasks"]["diffcap"]["overall"]["n"] == 3
-    train_caps = {t for r in _lines(bench / "bench/train/diffcap.jsonl") for t in r["text"]}
+    train_caps = {r["answer"] for r in _lines(bench / "pairqa/train.jsonl")} - {"No difference."}
     assert {p["generated_text"] for p in _lines(out1 / "diffcap_preds.jsonl")} <= train_caps
     assert fake_store.calls == 0  # chance never looks at a video
     evaluate.main(["--bench", str(bench), "--baseline", "chance", "--out", str(out2), "--quiet"])
@@ -219,7 +235,7 @@ def test_chance_baseline_end_to_end_is_seeded(bench, fake_store, tmp_path, capsy
     assert "DiffMCQ accuracy=" in capsys.readouterr().out
 
 
-def test_heuristic_baseline_end_to_end(bench, fake_store, tmp_path):
+def test_heuristic_baseline_end_to_end(bench, tmp_path):
     out = tmp_path / "h"
     assert evaluate.main(["--bench", str(bench), "--baseline", "heuristic", "--out", str(out)]) == 0
     m = _check_outputs(out, bench)
@@ -230,7 +246,7 @@ def test_heuristic_baseline_end_to_end(bench, fake_store, tmp_path):
     )
     assert int(np.argmax(rank[1]["scores"])) == 1
     assert m["tasks"]["diffrank"]["overall"]["nan_items"] == 0
-    train_caps = {t for r in _lines(bench / "bench/train/diffcap.jsonl") for t in r["text"]}
+    train_caps = {r["answer"] for r in _lines(bench / "pairqa/train.jsonl")} - {"No difference."}
     assert {p["generated_text"] for p in _lines(out / "diffcap_preds.jsonl")} <= train_caps
     # --preds rescoring what was written reproduces the metrics: the reference script's role.
     again = tmp_path / "again"
@@ -274,6 +290,34 @@ def test_limit_and_task_subset(bench, fake_store, tmp_path):
     assert len(_lines(out / "diffmcq_preds.jsonl")) == 1
     m = json.loads((out / "metrics.json").read_text())
     assert set(m["tasks"]) == {"diffmcq", "diffrank"}
+
+
+def test_locate_finds_the_split_and_the_clip_store_root(tmp_path):
+    (tmp_path / "by_recording" / "bench" / "test").mkdir(parents=True)
+    (tmp_path / "bench" / "test").mkdir(parents=True)
+    (tmp_path / "clips.json").write_text("{}")
+    root = tmp_path.resolve()
+    assert evaluate.locate(tmp_path, "test") == (tmp_path / "bench" / "test", root)
+    assert evaluate.locate(tmp_path / "bench", "test")[1] == root
+    split, found = evaluate.locate(tmp_path / "by_recording", "test")
+    assert split == tmp_path / "by_recording" / "bench" / "test" and found == root
+
+
+def test_training_pairs_prefer_a_bench_train_split(bench, tmp_path):
+    from_pairqa = evaluate.training_pairs(bench / "bench" / "test")
+    assert [r["text"] for r in from_pairqa] == [
+        ["added one teaspoon of salt instead of one tablespoon of salt"],
+        ["chopped the onion instead of sliced the onion"],
+        ["stirred the pot instead of whisked the eggs"],
+    ]
+    assert from_pairqa[2]["reference"] == _c("v2", 1) and from_pairqa[2]["candidate"] == _c("v3", 1)
+    own = tmp_path / "bench"
+    row = {"reference": "a_0_1", "candidate": "b_0_1", "category": "A", "text": ["x instead of y"]}
+    _write(own / "train" / "diffcap.jsonl", [row, row])
+    (own / "test").mkdir()
+    assert evaluate.training_pairs(own / "test", limit=1) == [row]
+    with pytest.raises(BadInput, match=r"x/pairqa/train.jsonl: is missing"):
+        evaluate.training_pairs(tmp_path / "x" / "bench" / "test")
 
 
 def test_markdown_table(bench, fake_store, tmp_path, capsys):
@@ -406,7 +450,7 @@ def test_onnx_and_torch_scorers_agree(stepdiff_model, fp32_bundle, bench):
     from models.predictors_torch import TorchScorer
     from runtime.compare import StepDiff
 
-    store_t, store_o = FakeClips(bench), FakeClips(bench)
+    store_t, store_o = CountingClips(bench), CountingClips(bench)
     ts = TorchScorer(stepdiff_model, store_t)
     onnx = OnnxScorer(StepDiff(fp32_bundle), store_o)
     vids = [_c("v0", 0), _c("v1", 1)]
