@@ -9,8 +9,8 @@ import pytest
 
 from models.data.annotation import load
 from models.data.clipstore import ClipStore
-from models.data.deviations import CATEGORIES
 from models.data.schemas import BENCH_SCHEMAS, CARD, CLIP_ENTRY, PAIRQA, errors
+from models.data.slots import CATEGORIES
 from runtime.video import probe
 
 

@@ -27,10 +27,11 @@ from models.data import bench as bench_mod
 from models.data import pairqa as pairqa_mod
 from models.data.annotation import check, parse_clip_id, write_json, write_jsonl
 from models.data.captaincook import load_recipes, load_recordings
-from models.data.deviations import CATEGORIES, change_for
+from models.data.deviations import change_for
 from models.data.narrate import narrate, narrate_idle
 from models.data.recordings import Execution, reenact, sample_execution, step_slots
 from models.data.schemas import BENCH_SCHEMAS, CARD, CLIP_ENTRY, PAIRQA, errors
+from models.data.slots import CATEGORIES
 from models.data.splits import SPLITS, by_recipe, by_recording, recipe_split_of, recording_split_of
 
 

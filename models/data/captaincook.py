@@ -26,15 +26,7 @@ CATEGORY_OF_TAG = {
     "Missing Step": "Missing Step",
     "Other": "Other",
 }
-CATEGORIES = (
-    "Preparation",
-    "Measurement",
-    "Order",
-    "Timing",
-    "Technique",
-    "Temperature",
-    "Missing Step",
-)
+
 
 _PREFIX = re.compile(r"^\s*([A-Za-z][A-Za-z ]{0,30}?)\s*-\s*(?=\S)")
 

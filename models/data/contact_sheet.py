@@ -18,10 +18,10 @@ import cv2
 import numpy as np
 
 from models.data.captaincook import clean_text, load_recipes
-from models.data.deviations import CATEGORIES, HEATING_VERBS, severity_of_change, visible
+from models.data.deviations import HEATING_VERBS, severity_of_change, visible
 from models.data.parse import iter_real_mistakes, parse_mistake, parse_step
 from models.data.phrases import describe_difference, order_difference, skip_difference
-from models.data.slots import Slots
+from models.data.slots import CATEGORIES, Slots
 
 # Which changed slots make a category's difference visible.
 VISIBLE = {

@@ -39,16 +39,6 @@ from models.data.phrases import (
 )
 from models.data.slots import HEATS, VERB_MOTION, Slots
 
-CATEGORIES = (
-    "Preparation",
-    "Measurement",
-    "Order",
-    "Timing",
-    "Technique",
-    "Temperature",
-    "Missing Step",
-)
-
 HEATING_VERBS = frozenset(
     {"heat", "cook", "boil", "simmer", "melt", "toast", "fry", "microwave", "saute"}
 )

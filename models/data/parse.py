@@ -19,12 +19,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from models.data import lexicon as lx
-from models.data.captaincook import (
-    CATEGORIES,
-    load_recordings,
-    split_prefix,
-)
-from models.data.slots import Slots
+from models.data.captaincook import load_recordings, split_prefix
+from models.data.slots import CATEGORIES, SLOT_NAMES, Slots
 
 # ---------------------------------------------------------------- lexicon -> phrase table
 
@@ -860,33 +856,10 @@ CATEGORY_SLOTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "Temperature": (("heat",), ("manner",)),
     "Order": (("order",), ()),
     "Missing Step": (("skipped",), ()),
-    "Other": (
-        (
-            "verb",
-            "ingredients",
-            "quantity",
-            "unit",
-            "tool",
-            "container",
-            "duration_s",
-            "heat",
-            "manner",
-        ),
-        (),
-    ),
+    "Other": (SLOT_NAMES, ()),
 }
 
-_SLOT_NAMES = (
-    "verb",
-    "ingredients",
-    "quantity",
-    "unit",
-    "tool",
-    "container",
-    "duration_s",
-    "heat",
-    "manner",
-)
+_SLOT_NAMES = SLOT_NAMES
 
 
 def manner_set(manner: str | None) -> frozenset[str]:

@@ -11,16 +11,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-CATEGORIES = (
-    "Preparation",
-    "Measurement",
-    "Order",
-    "Timing",
-    "Technique",
-    "Temperature",
-    "Missing Step",
-    "Other",
-)
+from models.data.slots import CATEGORIES as STEP_CATEGORIES
+
+CATEGORIES = (*STEP_CATEGORIES, "Other")
 CLIP_ID = r"^.+_-?\d+(\.\d+)?_-?\d+(\.\d+)?$"
 
 _NUM = {"type": "number", "minimum": 0}

@@ -128,6 +128,31 @@ UNITS = (
 )  # fmt: skip
 
 
+# The slots a deviation can change, in the order captions and tests list them.
+SLOT_NAMES = (
+    "verb",
+    "ingredients",
+    "quantity",
+    "unit",
+    "tool",
+    "container",
+    "duration_s",
+    "heat",
+    "manner",
+)
+
+# The StepDiff / CaptainCook4D deviation categories (real annotations may also say "Other").
+CATEGORIES = (
+    "Preparation",
+    "Measurement",
+    "Order",
+    "Timing",
+    "Technique",
+    "Temperature",
+    "Missing Step",
+)
+
+
 @dataclass(frozen=True)
 class Slots:
     """What one step looks like. None means the step text does not say."""
@@ -153,15 +178,4 @@ class Slots:
 
     def changed_slots(self, other: Slots) -> tuple[str, ...]:
         """Names of the slots that differ between two executions of a step."""
-        names = (
-            "verb",
-            "ingredients",
-            "quantity",
-            "unit",
-            "tool",
-            "container",
-            "duration_s",
-            "heat",
-            "manner",
-        )
-        return tuple(n for n in names if getattr(self, n) != getattr(other, n))
+        return tuple(n for n in SLOT_NAMES if getattr(self, n) != getattr(other, n))
