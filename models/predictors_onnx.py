@@ -29,7 +29,6 @@ class OnnxScorer:
         self.videos = EmbeddingCache(
             engine.encoder.encode_frames, clips, b.frames, b.frame_size, batch
         )
-        self._present = [o.name for o in engine.decoder.session.get_outputs()[1:]]
 
     def prefetch(self, clip_ids: Sequence[str], progress: bool = True) -> None:
         self.videos.prefetch(clip_ids, progress)
@@ -41,19 +40,6 @@ class OnnxScorer:
         cache = KVCache(self.engine.bundle)
         last = self.engine.decoder.forward(self._embeds(videos, user_text), cache)
         return last, cache
-
-    def _all_logits(self, embeds: np.ndarray, cache: KVCache) -> np.ndarray:
-        """Like Decoder.forward, but keeps every position's logits [S, V] (teacher forcing)."""
-        s, p = embeds.shape[0], cache.length
-        feeds = {
-            "inputs_embeds": embeds[None].astype(np.float32, copy=False),
-            "attention_mask": np.ones((1, p + s), np.int64),
-            "position_ids": np.arange(p, p + s, dtype=np.int64)[None],
-            **cache.feeds(),
-        }
-        out = self.engine.decoder.session.run(None, feeds)
-        cache.update(self._present, out[1:])
-        return out[0][0]
 
     def generate(self, videos: Sequence[Video], user_text: str, max_new_tokens: int = 32) -> str:
         opts = DecodingOptions(max_new_tokens=max_new_tokens)
@@ -71,7 +57,7 @@ class OnnxScorer:
             if len(ids) > 1:
                 # The prompt's prefill is shared: each answer continues its own copy of it.
                 emb = self.engine.decoder.embed(np.array(ids[:-1], np.int64))
-                rows.append(self._all_logits(emb, prefix.copy()))
+                rows.append(self.engine.decoder.forward_all(emb, prefix.copy()))
             out.append(mean_logprob(np.concatenate(rows), ids))
         return out
 

@@ -74,6 +74,10 @@ class Decoder:
 
     def forward(self, embeds: np.ndarray, cache: KVCache) -> np.ndarray:
         """[S, D] new positions after the cache -> last position's logits [V]; updates cache."""
+        return self.forward_all(embeds, cache)[-1]
+
+    def forward_all(self, embeds: np.ndarray, cache: KVCache) -> np.ndarray:
+        """Like forward, but every new position's logits [S, V] (for teacher-forced scoring)."""
         s = embeds.shape[0]
         p = cache.length
         feeds = {
@@ -84,7 +88,7 @@ class Decoder:
         }
         out = self.session.run(None, feeds)
         cache.update(self._present, out[1:])
-        return out[0][0, -1]
+        return out[0][0]
 
     def generate(
         self,
