@@ -55,13 +55,13 @@ SCALES = {
         reenact_per_recipe=2,
         correct_per_recipe=2,
         deviant_per_recipe=3,
-        size=96,
+        size=224,  # the renderer's floor at every scale: tests see what training sees
         fps=10.0,
         pairqa=pairqa_mod.PairQAOptions(multi_per_recipe=4),
         bench_max=200,
     ),
     "small": Scale(
-        "small", None, 4, 2, 4, 160, 10.0, pairqa_mod.PairQAOptions(multi_per_recipe=8), 1000
+        "small", None, 4, 2, 4, 224, 10.0, pairqa_mod.PairQAOptions(multi_per_recipe=8), 1000
     ),
     "full": Scale(
         "full",
