@@ -19,7 +19,6 @@ Tasks:
 
 from __future__ import annotations
 
-import sys
 from collections import Counter
 from collections.abc import Iterator, Sequence
 
@@ -27,13 +26,16 @@ import numpy as np
 import torch
 
 from models.metrics import tokenize
-from models.predictors import ClipSource, clip_ids
+from models.predictors import ClipSource, EmbeddingCache, clip_ids
 
 TIE_BREAK = 1e-3
 
 
 class FrameFeatures:
-    """Clip id -> per-frame features [T, C], L2-normalised; computed once per clip."""
+    """Clip id -> per-frame features [T, C], L2-normalised; computed once per clip.
+
+    The model's own vision tower with a 1x1 grid (the whole frame pooled), so the heuristic sees
+    exactly the pixels and normalisation the model does; EmbeddingCache does the caching."""
 
     def __init__(
         self,
@@ -42,47 +44,24 @@ class FrameFeatures:
         size: int = 224,
         batch: int = 4,
         backbone: torch.nn.Module | None = None,
-        pixel_mean: float = 127.0,
-        pixel_std: float = 128.0,
     ) -> None:
+        from models.model import StepDiffConfig, VisionTower
         from models.pretrained import load_efficientnet
 
-        self.clips, self.frames, self.size, self.batch = clips, frames, size, batch
-        self.backbone = (backbone or load_efficientnet()).eval()
-        self.mean, self.std = pixel_mean, pixel_std
-        self.cache: dict[str, np.ndarray] = {}
+        config = StepDiffConfig(frames=frames, frame_size=size, grid=1)
+        self.tower = VisionTower(config, backbone or load_efficientnet())
+        self.store = EmbeddingCache(self._encode, clips, frames, size, batch)
 
     @torch.inference_mode()
     def _encode(self, pixels: np.ndarray) -> np.ndarray:
-        b, t = pixels.shape[:2]
-        x = torch.from_numpy(pixels).reshape(b * t, *pixels.shape[2:]).permute(0, 3, 1, 2).float()
-        f = self.backbone.extract_features((x - self.mean) / self.std).mean(dim=(2, 3))
-        f = torch.nn.functional.normalize(f, dim=-1)
-        return f.reshape(b, t, -1).numpy()
+        f = self.tower(torch.from_numpy(np.ascontiguousarray(pixels)))[:, :, 0]  # [B, T, C]
+        return torch.nn.functional.normalize(f, dim=-1).numpy()
 
     def prefetch(self, ids: Sequence[str], progress: bool = True) -> None:
-        from tqdm import tqdm
-
-        todo = sorted(set(ids) - set(self.cache))
-        bar = tqdm(
-            total=len(todo),
-            desc="clip features",
-            file=sys.stderr,
-            disable=not progress or not todo,
-            leave=False,
-        )
-        for i in range(0, len(todo), self.batch):
-            chunk = todo[i : i + self.batch]
-            pix = np.stack([self.clips.frames(c, self.frames, self.size) for c in chunk])
-            for c, f in zip(chunk, self._encode(pix), strict=True):
-                self.cache[c] = f
-            bar.update(len(chunk))
-        bar.close()
+        self.store.prefetch(ids, progress)
 
     def __getitem__(self, clip_id: str) -> np.ndarray:
-        if clip_id not in self.cache:
-            self.prefetch([clip_id], progress=False)
-        return self.cache[clip_id]
+        return self.store.get([clip_id])[0]
 
 
 def dtw_path(cost: np.ndarray) -> list[tuple[int, int]]:

@@ -37,7 +37,7 @@ from models.data.phrases import (
     shown_tool,
     skip_difference,
 )
-from models.data.slots import HEATS, VERB_MOTION, Slots
+from models.data.slots import DEFAULT_CONTAINER, HEATS, VERB_MOTION, Slots
 
 HEATING_VERBS = frozenset(
     {"heat", "cook", "boil", "simmer", "melt", "toast", "fry", "microwave", "saute"}
@@ -384,11 +384,10 @@ def _look_key(name: str) -> str:
 
 def _vessel_key(name: str | None, motion: str) -> str | None:
     try:
-        from models.data.render_motion import DEFAULT_VESSEL
         from models.data.render_scene import vessel_for
     except ImportError:
         return name
-    return vessel_for(name, DEFAULT_VESSEL.get(motion)).kind
+    return vessel_for(name, DEFAULT_CONTAINER.get(motion)).kind
 
 
 def visible(ref: Slots, mod: Slots, changes: tuple[str, ...]) -> bool:

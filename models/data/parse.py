@@ -860,6 +860,8 @@ CATEGORY_SLOTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 
 _SLOT_NAMES = SLOT_NAMES
+# The slots a text names outright; manner is read separately (words like "roughly", negation).
+_CONTENT_SLOTS = tuple(n for n in SLOT_NAMES if n != "manner")
 
 
 def manner_set(manner: str | None) -> frozenset[str]:
@@ -962,36 +964,12 @@ def _from_error_description(ref: Slots, desc: str) -> tuple[Slots, bool]:
     said: set[str] | None = None
     if recipe.strip():
         other, _, _ = _parse(recipe)
-        said = {
-            n
-            for n in (
-                "verb",
-                "ingredients",
-                "quantity",
-                "unit",
-                "tool",
-                "container",
-                "duration_s",
-                "heat",
-            )
-            if getattr(other, n) not in (None, [], ())
-        } | ({"manner"} if other.manner or other.negated else set())
+        said = {n for n in _CONTENT_SLOTS if getattr(other, n) not in (None, [], ())} | (
+            {"manner"} if other.manner or other.negated else set()
+        )
     mod = ref
 
-    named = {
-        n
-        for n in (
-            "verb",
-            "ingredients",
-            "quantity",
-            "unit",
-            "tool",
-            "container",
-            "duration_s",
-            "heat",
-        )
-        if getattr(frag, n) not in (None, [], ())
-    }
+    named = {n for n in _CONTENT_SLOTS if getattr(frag, n) not in (None, [], ())}
 
     def allowed(name: str) -> bool:
         # "use spoon instead of whisk": the recipe side names the slot that changed, unless it

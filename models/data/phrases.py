@@ -9,7 +9,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 from models.data.parse import manner_set
-from models.data.slots import Slots
+from models.data.slots import DEFAULT_CONTAINER, Slots
 
 PAST = {
     "add": "added",
@@ -109,30 +109,8 @@ IMPLIED_TOOL = {
 }
 
 
-# The container the renderer draws when a step names none (mirrors DEFAULT_VESSEL there).
-IMPLIED_CONTAINER = {
-    "chop": "board",
-    "slice": "board",
-    "peel": "board",
-    "spread": "plate",
-    "roll": "board",
-    "flip": "pan",
-    "heat": "pan",
-    "stir": "bowl",
-    "whisk": "bowl",
-    "pour": "bowl",
-    "crack": "bowl",
-    "scoop": "bowl",
-    "grind": "bowl",
-    "squeeze": "bowl",
-    "rinse": "bowl",
-    "cover": "bowl",
-    "microwave": "bowl",
-}
-
-
 def shown_container(slots: Slots) -> str | None:
-    return slots.container or IMPLIED_CONTAINER.get(slots.motion)
+    return slots.container or DEFAULT_CONTAINER.get(slots.motion)
 
 
 def shown_tool(slots: Slots) -> str | None:

@@ -27,7 +27,6 @@ from models.data.render_hands import draw_hand
 from models.data.render_looks import draw_package, look_for
 from models.data.render_motion import (
     DEFAULT_TOOL,
-    DEFAULT_VESSEL,
     MOTION_FNS,
     Frame,
     Manner,
@@ -51,7 +50,7 @@ from models.data.render_scene import (
     measure_for,
     vessel_for,
 )
-from models.data.slots import Slots
+from models.data.slots import DEFAULT_CONTAINER, Slots
 
 __all__ = [
     "RenderOptions",
@@ -175,7 +174,7 @@ def _plan(segment: Segment, seed: int, options: RenderOptions, nz: StepNuisance 
     tool_name = _TOOL_ALIASES.get(tool_name, tool_name) if tool_name else None
     tool = tool_name or DEFAULT_TOOL.get(motion)
     vessel = vessel_for(
-        s.container.strip().lower() if s.container else None, DEFAULT_VESSEL.get(motion)
+        s.container.strip().lower() if s.container else None, DEFAULT_CONTAINER.get(motion)
     )
     measure = measure_for(s.quantity, s.unit)
     manner = manner_for(s.manner)

@@ -52,26 +52,6 @@ DEFAULT_TOOL = {
 }
 # Motions that carry an ingredient into the container: the contents grow during the step.
 TRANSFER = frozenset({"pour", "scoop", "sprinkle", "crack", "squeeze", "grind", "place"})
-# Default container when the step names none, so the action has somewhere to happen.
-DEFAULT_VESSEL = {
-    "chop": "board",
-    "slice": "board",
-    "peel": "board",
-    "spread": "plate",
-    "roll": "board",
-    "flip": "pan",
-    "heat": "pan",
-    "stir": "bowl",
-    "whisk": "bowl",
-    "pour": "bowl",
-    "crack": "bowl",
-    "scoop": "bowl",
-    "grind": "bowl",
-    "squeeze": "bowl",
-    "rinse": "bowl",
-    "cover": "bowl",
-    "microwave": "bowl",
-}
 
 
 @dataclass(frozen=True)

@@ -128,6 +128,28 @@ UNITS = (
 )  # fmt: skip
 
 
+# The container a motion happens in when the step names none: the renderer draws it and the
+# captions may name it, so both read this one table.
+DEFAULT_CONTAINER: dict[str, str] = {
+    "chop": "board",
+    "slice": "board",
+    "peel": "board",
+    "spread": "plate",
+    "roll": "board",
+    "flip": "pan",
+    "heat": "pan",
+    "stir": "bowl",
+    "whisk": "bowl",
+    "pour": "bowl",
+    "crack": "bowl",
+    "scoop": "bowl",
+    "grind": "bowl",
+    "squeeze": "bowl",
+    "rinse": "bowl",
+    "cover": "bowl",
+    "microwave": "bowl",
+}
+
 # The slots a deviation can change, in the order captions and tests list them.
 SLOT_NAMES = (
     "verb",
