@@ -36,11 +36,6 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def lm_weights(model) -> dict:
-    """The LM's float weights as numpy, HF names, LoRA (if any) already merged."""
-    return {k: v.detach().float().numpy() for k, v in model.lm.state_dict().items()}
-
-
 def lm_dims(lm_config):
     from export.decoder_builder import LlamaDims
 
@@ -58,33 +53,40 @@ def lm_dims(lm_config):
         if getattr(c, "rope_parameters", None)
         else float(c.rope_theta),
         tied=bool(c.tie_word_embeddings),
+        max_positions=int(getattr(c, "max_position_embeddings", 8192)),
     )
 
 
 def write_bundle(
-    model, out_dir: str | os.PathLike, options: ExportOptions = ExportOptions(), source: str = ""
+    model_or_sources,
+    out_dir: str | os.PathLike,
+    options: ExportOptions = ExportOptions(),
+    source: str = "",
 ) -> Path:
-    """Exports `model` (a models.model.StepDiffModel) into `out_dir`, replacing what was there."""
+    """Exports a models.model.StepDiffModel or export.sources.BundleSources into `out_dir`,
+    replacing what was there. Only the StepDiffModel form needs torch."""
     from export.decoder_builder import DecoderBuildOptions, build_decoder, build_embed_tokens
-    from export.encoder_export import export_vision_encoder
-    from models.pretrained import (
-        EFFNET_ID,
-        SMOLLM2_GGUF_SHA256,
-        SMOLLM2_ID,
-        smollm2_hf_dir,
-    )
+    from export.encoder_builder import build_vision_encoder
+    from export.sources import BundleSources, sources_from_model
+    from models.pretrained import EFFNET_ID, SMOLLM2_GGUF_SHA256, SMOLLM2_ID
 
+    src = (
+        model_or_sources
+        if isinstance(model_or_sources, BundleSources)
+        else sources_from_model(model_or_sources, source or "untrained projector")
+    )
     out = Path(out_dir)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".bundle-", dir=out.parent))
     try:
-        c = model.config
+        c = src.config
         graphs = {}
-        graphs["vision_encoder"] = export_vision_encoder(model, str(tmp / "vision_encoder.onnx"))
+        graphs["vision_encoder"] = build_vision_encoder(
+            src.backbone, src.projector, c, str(tmp / "vision_encoder.onnx")
+        )
         graphs["vision_encoder"].update(path="vision_encoder.onnx", quantization="fp32")
 
-        weights = lm_weights(model)
-        dims = lm_dims(model.lm.config)
+        weights, dims = src.lm, src.dims
         print(f"building embed_tokens.onnx and decoder.onnx ({options.quant}) ...", file=sys.stderr)
         q = options.quant
         # The GGUF stores the tied embedding as 8-bit, so int8 embedding and LM head lose
@@ -112,10 +114,8 @@ def write_bundle(
                 "attention": "GroupQueryAttention",
             }
 
-        hf = smollm2_hf_dir()
-        for name in ("tokenizer.json", "chat_template.jinja", "generation_config.json"):
-            if (hf / name).is_file():
-                shutil.copyfile(hf / name, tmp / name)
+        for name, data in src.tokenizer_files.items():
+            (tmp / name).write_bytes(data)
 
         files = {}
         for p in sorted(tmp.iterdir()):
@@ -132,17 +132,21 @@ def write_bundle(
                 },
                 "vision": {"id": EFFNET_ID, "license": "Apache-2.0"},
                 "stepdiff_weights": {
-                    "source": source or "untrained projector",
+                    "source": src.description,
                     "license": "Apache-2.0",
                 },
             },
             "video": {
-                "frames": c.frames,
-                "frame_size": c.frame_size,
-                "tokens_per_frame": c.tokens_per_frame,
-                "tokens_per_video": c.tokens_per_video,
+                "frames": c["frames"],
+                "frame_size": c["frame_size"],
+                "tokens_per_frame": c["grid"] ** 2,
+                "tokens_per_video": c["frames"] * c["grid"] ** 2,
                 "pixel_format": "RGB uint8, centre square crop, INTER_AREA resize",
-                "pixel_normalization": {"mean": c.pixel_mean, "std": c.pixel_std, "in_graph": True},
+                "pixel_normalization": {
+                    "mean": c["pixel_mean"],
+                    "std": c["pixel_std"],
+                    "in_graph": True,
+                },
                 "sampling": "uniform: centres of T equal bins over the clip",
             },
             "lm": {
@@ -152,7 +156,7 @@ def write_bundle(
                 "kv_heads": dims.kv_heads,
                 "head_dim": dims.head_dim,
                 "vocab": dims.vocab,
-                "max_length": int(getattr(model.lm.config, "max_position_embeddings", 8192)),
+                "max_length": dims.max_positions,
                 "eos_token_ids": [2],  # <|im_end|>: SmolLM2's end of turn
                 "system_prompt": SYSTEM,
                 "chat_format": "chatml",

@@ -1,4 +1,8 @@
-"""stepdiff export --quant {fp32,int8,int4} --out DIR [--checkpoint FILE]"""
+"""stepdiff export --quant {fp32,int8,int4} --out DIR [--weights FILE | --untrained]
+
+The default build needs no torch: the SmolLM2 GGUF, the EfficientNet-Lite0 weights and our
+shipped projector + LoRA (models/weights/stepdiff-v1.safetensors), merged in numpy.
+"""
 
 from __future__ import annotations
 
@@ -9,22 +13,49 @@ from runtime.paths import default_bundle
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="stepdiff export", description=__doc__)
+    p = argparse.ArgumentParser(
+        prog="stepdiff export",
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--quant", choices=("fp32", "int8", "int4"), default="fp32")
     p.add_argument("--out", default=None, help="bundle directory (default: the default bundle)")
+    w = p.add_mutually_exclusive_group()
+    w.add_argument(
+        "--weights",
+        default=None,
+        help="projector + LoRA safetensors from `stepdiff train` (default: the shipped weights)",
+    )
+    w.add_argument(
+        "--untrained",
+        action="store_true",
+        help="export the untrained projector instead (a baseline; needs torch)",
+    )
     p.add_argument("--block-size", type=int, default=32, help="MatMulNBits block size")
     p.add_argument("--accuracy-level", type=int, default=4, choices=(0, 1, 2, 3, 4))
     return p
 
 
+def sources(a: argparse.Namespace):
+    if a.untrained:
+        from export.sources import sources_from_model
+        from models.model import StepDiffModel
+
+        return sources_from_model(StepDiffModel.from_pretrained())
+    from export.sources import sources_from_files
+    from models.pretrained import SHIPPED_WEIGHTS, efficientnet_weights, smollm2_gguf
+
+    return sources_from_files(
+        smollm2_gguf().path, efficientnet_weights().path, a.weights or SHIPPED_WEIGHTS
+    )
+
+
 def main(argv: list[str]) -> int:
     a = parser().parse_args(argv)
     from export.bundle import ExportOptions, write_bundle
-    from models.model import StepDiffModel
 
-    model = StepDiffModel.from_pretrained()
     out = write_bundle(
-        model,
+        sources(a),
         a.out or default_bundle(),
         ExportOptions(quant=a.quant, block_size=a.block_size, accuracy_level=a.accuracy_level),
     )

