@@ -133,6 +133,7 @@ def write_bundle(
                 "vision": {"id": EFFNET_ID, "license": "Apache-2.0"},
                 "stepdiff_weights": {
                     "source": src.description,
+                    "sha256": src.weights_sha256,
                     "license": "Apache-2.0",
                 },
             },

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from export.decoder_builder import LlamaDims
+from runtime.bundle import sha256_file
 from runtime.errors import BadInput
 
 LORA_A, LORA_B = ".lora_a", ".lora_b"
@@ -32,6 +33,7 @@ class BundleSources:
     config: dict  # models.model.StepDiffConfig fields
     tokenizer_files: dict[str, bytes] = field(default_factory=dict)
     description: str = "untrained projector"  # what the StepDiff weights are, for the manifest
+    weights_sha256: str = ""  # of the shipped weights file, so a stale bundle can be detected
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,7 @@ def sources_from_files(
         config=shipped.config,
         tokenizer_files=tokenizer_files or tokenizer_files_from_gguf(gguf),
         description=f"{Path(weights).name} (step {shipped.step})",
+        weights_sha256=sha256_file(Path(weights)),
     )
 
 

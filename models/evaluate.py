@@ -291,7 +291,17 @@ def make_predictor(a: argparse.Namespace, split_dir: Path, clips: ClipSource | N
         from models.model import StepDiffModel
 
         model = StepDiffModel.from_pretrained()
-    return ModelPredictor(TorchScorer(model, clips), **kw)
+    return ModelPredictor(TorchScorer(model, clips, features=_feature_store(a, model)), **kw)
+
+
+def _feature_store(a: argparse.Namespace, model):
+    """The bench's cached vision features (`python -m models.features`), unless --no-cache."""
+    from models.features import FeatureStore, feature_key
+
+    root = Path(a.bench) / "features" / feature_key(model.config)
+    if a.no_feature_cache or not (root / "index.json").is_file():
+        return None
+    return FeatureStore(root)
 
 
 def _torch_threads(n: int) -> None:
@@ -418,6 +428,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of the chance baseline")
     p.add_argument("--max-new-tokens", type=int, default=32)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument(
+        "--no-feature-cache",
+        action="store_true",
+        help="encode every clip with the vision tower even where the bench has cached features",
+    )
     p.add_argument(
         "--train-limit",
         type=int,

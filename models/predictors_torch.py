@@ -38,8 +38,10 @@ class TorchScorer:
         tokenizer=None,
         batch: int = 4,
         system: str = SYSTEM,
+        features=None,  # models.features.FeatureStore: the vision features training cached
     ) -> None:
         self.model = model.eval()
+        self.features = features
         self.tokenizer = tokenizer or default_tokenizer()
         self.system = system
         c = model.config
@@ -54,6 +56,15 @@ class TorchScorer:
             return self.model.encode_videos(torch.from_numpy(np.ascontiguousarray(frames))).numpy()
 
     def prefetch(self, clip_ids: Sequence[str], progress: bool = True) -> None:
+        if self.features is not None:
+            # The frozen vision tower's output is already cached (fp16, as training saw it):
+            # only the projector runs, which turns minutes of encoding into a second.
+            known = [c for c in clip_ids if c in self.features and c not in self.videos.cache]
+            with torch.inference_mode():
+                for i in range(0, len(known), 256):
+                    ids = known[i : i + 256]
+                    out = self.model.projector(self.features.get(ids)).numpy()
+                    self.videos.cache.update(zip(ids, out, strict=True))
         self.videos.prefetch(clip_ids, progress)
 
     def _embeds(self, videos: Sequence[Video], user_text: str) -> torch.Tensor:

@@ -1,6 +1,7 @@
 """stepdiff demo: the whole path on the default model and two sample videos.
 
-1. Reuse the default bundle if it loads and verifies, else export it (needs the `export` extra).
+1. Reuse the default bundle if it verifies and was built from the shipped weights, else export
+   it (the `export` extra; no torch needed).
 2. Render two short first-person videos of a real CaptainCook4D step and its real mistake
    ("Top cup with 1 tablespoon of salsa", done with 1 teaspoon).
 3. Compare them on the ONNX runtime, print the answer and write it as speech to a WAV file.
@@ -26,19 +27,36 @@ def parser() -> argparse.ArgumentParser:
 
 
 def ensure_bundle(path: Path, rebuild: bool = False) -> Path:
+    """Reuse `path` if it verifies and holds the shipped weights, else export it there."""
     from runtime.bundle import load_bundle
 
     if not rebuild:
         try:
-            load_bundle(path)
-            print(f"reusing bundle {path}", file=sys.stderr)
-            return path
+            manifest = load_bundle(path).manifest
+            stale = _stale(manifest)
+            if not stale:
+                print(f"reusing bundle {path}", file=sys.stderr)
+                return path
+            print(f"rebuilding bundle {path}: {stale}", file=sys.stderr)
         except BadInput as e:
             print(f"building bundle ({e})", file=sys.stderr)
     from export.cli import main as export_main
 
     export_main(["--quant", "fp32", "--out", str(path)])
     return path
+
+
+def _stale(manifest: dict) -> str:
+    """Why a verified bundle is not the one the shipped weights make ("" if it is)."""
+    from models.pretrained import SHIPPED_WEIGHTS
+    from runtime.bundle import sha256_file
+
+    have = manifest.get("models", {}).get("stepdiff_weights", {}).get("sha256", "")
+    if not SHIPPED_WEIGHTS.is_file():
+        return ""  # a checkout without shipped weights: any verified bundle will do
+    if have != sha256_file(SHIPPED_WEIGHTS):
+        return f"it was not built from {SHIPPED_WEIGHTS.name}"
+    return ""
 
 
 def sample_videos(out: Path, seed: int = 7) -> tuple[Path, Path]:
