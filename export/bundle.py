@@ -67,6 +67,7 @@ def write_bundle(
     replacing what was there. Only the StepDiffModel form needs torch."""
     from export.decoder_builder import DecoderBuildOptions, build_decoder, build_embed_tokens
     from export.encoder_builder import build_vision_encoder
+    from export.genai_config import write_genai_files
     from export.sources import BundleSources, sources_from_model
     from models.pretrained import EFFNET_ID, SMOLLM2_GGUF_SHA256, SMOLLM2_ID
 
@@ -167,6 +168,7 @@ def write_bundle(
             "files": files,
             "tools": _versions(),
         }
+        manifest["files"].update(write_genai_files(tmp, manifest))  # lists them with sha256
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
         tmp.chmod(0o755)  # mkdtemp makes it private; a bundle is meant to be shared
         if out.exists():

@@ -18,7 +18,8 @@ Two settings are not defaults:
 - past_present_share_buffer is off: our graphs return present = concat(past, new) of length P+S,
   not a max_length buffer written in place.
 - tokenizer_config.json: onnxruntime-genai's tokenizer (onnxruntime-extensions) reads tokenizer.json
-  but refuses to start without this file beside it, so a small one is written too.
+  but refuses to start without this file beside it. The exporter's own (transformers' keys) does;
+  where a bundle has none, a small one is written.
 
 Everything is derived from the manifest (lm dims and each graph's IO), never guessed.
 """
@@ -171,18 +172,19 @@ def _write_json_atomic(path: Path, obj: dict) -> None:
 
 
 def write_genai_files(bundle_dir: str | os.PathLike, manifest: dict) -> dict[str, dict]:
-    """Writes genai_config.json and tokenizer_config.json into bundle_dir.
+    """Writes genai_config.json, and tokenizer_config.json unless there is one, into bundle_dir.
 
-    Returns their entries for the manifest's "files" ({name: {"sha256", "size"}}), so an
+    Returns both files' entries for the manifest's "files" ({name: {"sha256", "size"}}), so an
     exporter can list them before it writes manifest.json.
     """
     root = Path(bundle_dir)
-    contents = {GENAI_CONFIG: genai_config(manifest), TOKENIZER_CONFIG: tokenizer_config(manifest)}
-    entries = {}
-    for name, obj in contents.items():
-        _write_json_atomic(root / name, obj)
-        entries[name] = {"sha256": sha256_file(root / name), "size": (root / name).stat().st_size}
-    return entries
+    _write_json_atomic(root / GENAI_CONFIG, genai_config(manifest))
+    if not (root / TOKENIZER_CONFIG).is_file():
+        _write_json_atomic(root / TOKENIZER_CONFIG, tokenizer_config(manifest))
+    return {
+        name: {"sha256": sha256_file(root / name), "size": (root / name).stat().st_size}
+        for name in GENAI_FILES
+    }
 
 
 def write_genai_config(bundle_dir: str | os.PathLike) -> Path:

@@ -7,7 +7,13 @@ import json
 import numpy as np
 import pytest
 
-from export.genai_config import GENAI_CONFIG, TOKENIZER_CONFIG, genai_config, write_genai_config
+from export.genai_config import (
+    GENAI_CONFIG,
+    TOKENIZER_CONFIG,
+    genai_config,
+    write_genai_config,
+    write_genai_files,
+)
 
 PROMPT = (
     "<|im_start|>system\nYou are a helpful cooking assistant.<|im_end|>\n"
@@ -75,6 +81,25 @@ def test_config_refuses_a_decoder_without_the_kv_cache():
         genai_config(m)
     with pytest.raises(ValueError, match="manifest.json: field 'lm'"):
         genai_config({"graphs": {}})
+
+
+def test_files_keep_an_existing_tokenizer_config(tmp_path):
+    from runtime.bundle import sha256_file
+
+    fresh, kept = tmp_path / "fresh", tmp_path / "kept"
+    fresh.mkdir()
+    kept.mkdir()
+    (kept / TOKENIZER_CONFIG).write_text('{"tokenizer_class": "TokenizersBackend"}\n')
+    for d in (fresh, kept):
+        entries = write_genai_files(d, _manifest())
+        assert set(entries) == {GENAI_CONFIG, TOKENIZER_CONFIG}
+        for name, e in entries.items():
+            assert e == {"sha256": sha256_file(d / name), "size": (d / name).stat().st_size}
+    assert json.loads((kept / TOKENIZER_CONFIG).read_text()) == {
+        "tokenizer_class": "TokenizersBackend"
+    }
+    assert json.loads((fresh / TOKENIZER_CONFIG).read_text())["add_bos_token"] is False
+    assert not list(fresh.glob(".*"))  # no temporaries left behind
 
 
 def test_write_genai_config_on_a_bundle_without_manifest(tmp_path):
