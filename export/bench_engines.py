@@ -57,6 +57,7 @@ class EngineRun:
     tok_s_all: tuple[float, ...]
     load_s: float
     first_tokens: tuple[int, ...]  # the first greedy tokens, to see engines agree
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -214,18 +215,37 @@ class GenaiEngine:
 class LlamaCppEngine:
     """llama.cpp (llama-cpp-python) on the original SmolLM2 GGUF (Q4_1)."""
 
+    note = "llama.cpp extra weight buffers (AMX, repack) off: AMX matmul segfaults here"
+
     def __init__(self, spec: EngineSpec, prompt: Prompt) -> None:
         import llama_cpp
+        import llama_cpp.llama_cpp as capi
 
+        # On CPUs with AMX (Sapphire Rapids and later) a native build of llama-cpp-python 0.3.36
+        # puts Q4_1 weights in AMX buffers, and its batched AMX matmul segfaults in prefill.
+        # Llama() has no argument for llama_model_params.use_extra_bufts, so turn it off in the
+        # defaults it starts from, for this construction only. Q4_1 has no repacked CPU kernel,
+        # so nothing else is lost.
+        defaults = capi.llama_model_default_params
+
+        def without_extra_buffers():
+            params = defaults()
+            params.use_extra_bufts = False
+            return params
+
+        capi.llama_model_default_params = without_extra_buffers
+        try:
+            self.llm = llama_cpp.Llama(
+                model_path=spec.gguf,
+                n_ctx=prompt.length + spec.new_tokens + 16,
+                n_batch=max(512, prompt.length),
+                n_threads=spec.threads,
+                n_threads_batch=spec.threads,
+                verbose=False,
+            )
+        finally:
+            capi.llama_model_default_params = defaults
         self.llama_cpp = llama_cpp
-        self.llm = llama_cpp.Llama(
-            model_path=spec.gguf,
-            n_ctx=prompt.length + spec.new_tokens + 16,
-            n_batch=max(512, prompt.length),
-            n_threads=spec.threads,
-            n_threads_batch=spec.threads,
-            verbose=False,
-        )
         self.ids = [int(t) for t in prompt.token_ids]
         self.vocab = self.llm.n_vocab()
         self.label = "llama.cpp-" + Path(spec.gguf).stem.rsplit(".", 1)[-1].lower()
@@ -314,6 +334,7 @@ def run(spec: EngineSpec) -> EngineRun:
         tok_s_all=tuple(rates),
         load_s=load_s,
         first_tokens=tuple(first),
+        note=getattr(engine, "note", ""),
     )
 
 
