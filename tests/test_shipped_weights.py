@@ -1,0 +1,120 @@
+"""The shipped weights (models/weights/stepdiff-v1.safetensors): they load, the default bundle
+builds from them with torch unimportable, and on a fixed subset of the tiny benchmark they give
+the predictions recorded below (recorded from `stepdiff eval --checkpoint` on them)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from models.pretrained import SHIPPED_WEIGHTS
+
+pytestmark = pytest.mark.skipif(
+    not SHIPPED_WEIGHTS.is_file(), reason="no shipped weights in this checkout"
+)
+
+# The first RECORDED_N items of each task of `stepdiff data build --scale tiny --seed 0`'s test
+# split, predicted by the PyTorch model with the shipped weights. Scores are rounded to 3 places.
+RECORDED_N = 2
+RECORDED: dict[str, list] = {
+    "diffcap": ["No difference.", "No difference."],
+    "diffmcq": [[-1.227, -1.269, -1.189, -1.204], [-1.202, -1.184, -1.237, -1.22]],
+    "diffrank": [[4.202, 4.19, 4.197, 4.191], [4.188, 4.2, 4.194, 4.186]],
+}
+
+BLOCK_TORCH = (
+    "import sys\n"
+    "sys.modules['torch'] = None\n"  # `import torch` now raises ImportError
+    "sys.modules['transformers'] = None\n"
+    "from runtime.cli import main\n"
+    "rc = main(sys.argv[1:])\n"
+    "assert 'torch' not in {m.split('.')[0] for m, v in sys.modules.items() if v is not None}\n"
+    "sys.exit(rc)\n"
+)
+
+
+@pytest.fixture(scope="module")
+def shipped_model():
+    pytest.importorskip("torch")
+    from models.evaluate import load_checkpoint
+
+    return load_checkpoint(SHIPPED_WEIGHTS)
+
+
+@pytest.fixture(scope="module")
+def torchless_bundle(tmp_path_factory) -> Path:
+    """`stepdiff export` (the default, fp32) in a Python where torch cannot be imported."""
+    out = tmp_path_factory.mktemp("torchless") / "bundle"
+    root = Path(__file__).resolve().parents[1]
+    r = subprocess.run(
+        [sys.executable, "-c", BLOCK_TORCH, "export", "--quant", "fp32", "--out", str(out)],
+        cwd=root,
+        capture_output=True,
+        text=True,
+    )
+    assert r.returncode == 0, r.stderr[-2000:]
+    return out
+
+
+def test_default_bundle_builds_without_torch(torchless_bundle):
+    from runtime.bundle import load_bundle, sha256_file
+
+    manifest = load_bundle(torchless_bundle).manifest  # every sha256 and the graph IO verified
+    weights = manifest["models"]["stepdiff_weights"]
+    assert weights["sha256"] == sha256_file(SHIPPED_WEIGHTS)
+    assert weights["source"].startswith(SHIPPED_WEIGHTS.name)
+    assert {"tokenizer.json", "chat_template.jinja"} <= set(manifest["files"])
+
+
+def _items(root: str, task: str) -> list[dict]:
+    lines = (Path(root) / "bench" / "test" / f"{task}.jsonl").read_text().splitlines()
+    return [json.loads(line) for line in lines[:RECORDED_N]]
+
+
+def _predict(scorer, root: str) -> dict[str, list]:
+    from models.predictors import ModelPredictor
+
+    p = ModelPredictor(scorer, max_new_tokens=24, progress=False)
+    out = {}
+    for task in ("diffcap", "diffmcq", "diffrank"):
+        preds = list(getattr(p, task)(_items(root, task)))
+        out[task] = [
+            pr["generated_text"] if task == "diffcap" else [round(s, 3) for s in pr["scores"]]
+            for pr in preds
+        ]
+    return out
+
+
+@pytest.fixture(scope="module")
+def shipped_predictions(shipped_model, tiny_dataset) -> dict[str, list]:
+    from models.data.clipstore import ClipStore
+    from models.predictors_torch import TorchScorer
+
+    return _predict(TorchScorer(shipped_model, ClipStore(tiny_dataset)), tiny_dataset)
+
+
+def test_shipped_weights_give_the_recorded_predictions(shipped_predictions):
+    assert shipped_predictions["diffcap"] == RECORDED["diffcap"]
+    for task in ("diffmcq", "diffrank"):
+        np.testing.assert_allclose(shipped_predictions[task], RECORDED[task], atol=2e-3)
+    # and the recorded MCQ choice is the argmax of those scores
+    for got, want in zip(shipped_predictions["diffmcq"], RECORDED["diffmcq"], strict=True):
+        assert int(np.argmax(got)) == int(np.argmax(want))
+
+
+def test_torchless_bundle_predicts_like_the_checkpoint(
+    torchless_bundle, shipped_predictions, tiny_dataset
+):
+    from models.data.clipstore import ClipStore
+    from models.predictors_onnx import OnnxScorer
+    from runtime.compare import StepDiff
+
+    onnx = _predict(OnnxScorer(StepDiff(torchless_bundle), ClipStore(tiny_dataset)), tiny_dataset)
+    assert onnx["diffcap"] == shipped_predictions["diffcap"]
+    for task in ("diffmcq", "diffrank"):
+        np.testing.assert_allclose(onnx[task], shipped_predictions[task], atol=5e-3)
