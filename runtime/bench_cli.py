@@ -1,4 +1,4 @@
-"""stepdiff bench {pipeline,render} ...: benchmarks are commands, never timed tests."""
+"""stepdiff bench {pipeline,decode,render} ...: benchmarks are commands, never timed tests."""
 
 from __future__ import annotations
 
@@ -7,6 +7,10 @@ import sys
 
 BENCHES = {
     "pipeline": ("runtime.bench_pipeline", "encoder ms/clip, time to first token, decode tok/s"),
+    "decode": (
+        "export.bench_decode",
+        "decoder engines side by side: ours int4/int8, torch, onnxruntime-genai, llama.cpp",
+    ),
     "render": ("models.data.bench_render", "procedural renderer frames/s on one core"),
 }
 
