@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,23 @@ def fp32_bundle(tmp_path_factory, stepdiff_model) -> Path:
     from export.bundle import write_bundle
 
     return write_bundle(stepdiff_model, tmp_path_factory.mktemp("bundle") / "fp32")
+
+
+@pytest.fixture(scope="session")
+def quantized_bundle(tmp_path_factory, stepdiff_model) -> Callable[[str], Path]:
+    """quantized_bundle("int4") / ("int8"): that bundle of the same model, built once per session
+    on first use (several test files compare them with fp32_bundle)."""
+    from export.bundle import ExportOptions, write_bundle
+
+    built: dict[str, Path] = {}
+
+    def get(quant: str) -> Path:
+        if quant not in built:
+            out = tmp_path_factory.mktemp("bundle") / quant
+            built[quant] = write_bundle(stepdiff_model, out, ExportOptions(quant=quant))
+        return built[quant]
+
+    return get
 
 
 def write_test_video(path: Path, seed: int, frames: int = 24, size: int = 240, fps: float = 10.0):
