@@ -484,7 +484,8 @@ def bar_chart(result: dict, width: int = 900, height: int = 480) -> np.ndarray:
             h = int(plot_h * r["tok_s"] / top)
             x = x0 + ti * bar_w
             cv2.rectangle(img, (x, bottom - h), (x + bar_w - 2, bottom), colours[ti % 4], -1)
-            cv2.putText(img, f"{r['tok_s']:.0f}", (x, bottom - h - 5), font, 0.4, (0, 0, 0), 1)
+            rate = f"{r['tok_s']:.1f}" if r["tok_s"] < 10 else f"{r['tok_s']:.0f}"
+            cv2.putText(img, rate, (x, bottom - h - 5), font, 0.4, (0, 0, 0), 1)
         cv2.putText(img, eng, (x0, bottom + 20), font, 0.42, (0, 0, 0), 1)
     for ti, t in enumerate(threads):
         x = left + ti * 120
