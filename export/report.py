@@ -426,10 +426,16 @@ def _describe(bundle) -> dict:
 
 
 def _check_comparable(quantized, reference) -> None:
+    """Refuses two bundles that are not one model: their numbers would measure the difference
+    between models, not the cost of quantization."""
     from runtime.errors import BadInput
 
     def fields(b) -> dict:
+        models = b.manifest.get("models", {})
         return {
+            "weights": models.get("stepdiff_weights"),
+            "language model": models.get("lm"),
+            "vision model": models.get("vision"),
             "frames": b.frames,
             "frame_size": b.frame_size,
             "tokens_per_video": b.tokens_per_video,
@@ -445,7 +451,7 @@ def _check_comparable(quantized, reference) -> None:
             raise BadInput(
                 quantized.root / "manifest.json",
                 f"{key} {q[key]!r} differs from the reference bundle's {r[key]!r} "
-                f"({reference.root}); compare bundles exported from the same model",
+                f"({reference.root}); export both bundles from the same weights",
             )
 
 

@@ -9,6 +9,8 @@ import pytest
 
 pytest.importorskip("torch")
 
+from fixtures_bundle import linked_copy  # noqa: E402
+
 from export.report import PROMPTS, ReportOptions, parity_report, write_report  # noqa: E402
 from runtime.errors import BadInput  # noqa: E402
 
@@ -95,3 +97,11 @@ def test_bad_input_is_refused_before_any_model_work(fp32_bundle, tmp_path):
         parity_report(fp32_bundle, fp32_bundle, ReportOptions(progress=False), bench=missing)
     with pytest.raises(BadInput, match="manifest.json"):
         parity_report(tmp_path, fp32_bundle, ReportOptions(progress=False))
+
+    other = linked_copy(fp32_bundle, tmp_path / "other")
+    m = json.loads((other / "manifest.json").read_text())
+    m["models"]["stepdiff_weights"] = {"source": "another checkpoint", "sha256": "0" * 64}
+    (other / "manifest.json").unlink()  # a hard link: replace it, never write through it
+    (other / "manifest.json").write_text(json.dumps(m))
+    with pytest.raises(BadInput, match="weights .*another checkpoint.* same weights"):
+        parity_report(other, fp32_bundle, ReportOptions(progress=False))
