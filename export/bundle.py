@@ -24,6 +24,7 @@ class ExportOptions:
     quant: str = "fp32"  # "fp32" | "int8" | "int4"
     block_size: int = 32
     accuracy_level: int = 4
+    encoder: str = "fp32"  # "fp32" | "int8": static QDQ, calibrated on rendered frames
 
 
 def _versions() -> dict[str, str]:
@@ -86,6 +87,18 @@ def write_bundle(
             src.backbone, src.projector, c, str(tmp / "vision_encoder.onnx")
         )
         graphs["vision_encoder"].update(path="vision_encoder.onnx", quantization="fp32")
+        if options.encoder == "int8":
+            from export.quantize_encoder import quantize_vision_encoder, rendered_clips
+
+            fp32_path = tmp / "vision_encoder.fp32.onnx"
+            os.replace(tmp / "vision_encoder.onnx", fp32_path)
+            detail = quantize_vision_encoder(
+                str(fp32_path),
+                str(tmp / "vision_encoder.onnx"),
+                rendered_clips(32, c["frames"], c["frame_size"], seed=0),
+            )
+            fp32_path.unlink()
+            graphs["vision_encoder"].update(quantization="int8", quantization_detail=detail)
 
         weights, dims = src.lm, src.dims
         print(f"building embed_tokens.onnx and decoder.onnx ({options.quant}) ...", file=sys.stderr)

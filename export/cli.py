@@ -31,6 +31,12 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="export the untrained projector instead (a baseline; needs torch)",
     )
+    p.add_argument(
+        "--encoder",
+        choices=("fp32", "int8"),
+        default="fp32",
+        help="vision encoder precision (int8: static QDQ calibrated on rendered frames)",
+    )
     p.add_argument("--block-size", type=int, default=32, help="MatMulNBits block size")
     p.add_argument("--accuracy-level", type=int, default=4, choices=(0, 1, 2, 3, 4))
     return p
@@ -57,7 +63,12 @@ def main(argv: list[str]) -> int:
     out = write_bundle(
         sources(a),
         a.out or default_bundle(),
-        ExportOptions(quant=a.quant, block_size=a.block_size, accuracy_level=a.accuracy_level),
+        ExportOptions(
+            quant=a.quant,
+            block_size=a.block_size,
+            accuracy_level=a.accuracy_level,
+            encoder=a.encoder,
+        ),
     )
     print(f"bundle written to {out}", file=sys.stderr)
     print(out)
