@@ -37,6 +37,19 @@ def parser() -> argparse.ArgumentParser:
         default="fp32",
         help="vision encoder precision (int8: static QDQ calibrated on rendered frames)",
     )
+    r = p.add_argument_group("parity report (--report)")
+    r.add_argument(
+        "--report",
+        action="store_true",
+        help="after exporting, compare the bundle with the fp32 reference (token agreement, "
+        "val-metric deltas, sizes, peak memory) into <out>-report/",
+    )
+    r.add_argument("--reference", default=None, help="fp32 bundle (default: the default bundle)")
+    r.add_argument(
+        "--report-bench", default=None, help="`stepdiff data build` output for val-metric deltas"
+    )
+    r.add_argument("--report-limit", type=int, default=100, help="val items per task (0 = all)")
+    r.add_argument("--report-out", default=None, help="report directory")
     p.add_argument("--block-size", type=int, default=32, help="MatMulNBits block size")
     p.add_argument("--accuracy-level", type=int, default=4, choices=(0, 1, 2, 3, 4))
     return p
@@ -71,5 +84,18 @@ def main(argv: list[str]) -> int:
         ),
     )
     print(f"bundle written to {out}", file=sys.stderr)
+    if a.report:
+        from pathlib import Path
+
+        from export.report import ReportOptions, parity_report, report_dir, write_report
+
+        report = parity_report(
+            Path(out),
+            Path(a.reference) if a.reference else default_bundle(),
+            ReportOptions(limit=a.report_limit),
+            Path(a.report_bench) if a.report_bench else None,
+        )
+        paths = write_report(report, Path(a.report_out) if a.report_out else report_dir(out))
+        print(f"parity report: {paths[1]}", file=sys.stderr)
     print(out)
     return 0
