@@ -37,6 +37,12 @@ def parser() -> argparse.ArgumentParser:
         default="fp32",
         help="vision encoder precision (int8: static QDQ calibrated on rendered frames)",
     )
+    p.add_argument(
+        "--lora",
+        choices=("auto", "merged", "side"),
+        default="auto",
+        help="shipped LoRA merged into the weights, or a float side branch (auto: side for int4)",
+    )
     r = p.add_argument_group("parity report (--report)")
     r.add_argument(
         "--report",
@@ -81,6 +87,7 @@ def main(argv: list[str]) -> int:
             block_size=a.block_size,
             accuracy_level=a.accuracy_level,
             encoder=a.encoder,
+            lora=a.lora,
         ),
     )
     print(f"bundle written to {out}", file=sys.stderr)

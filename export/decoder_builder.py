@@ -183,11 +183,20 @@ def rope_inv_freq(dims: LlamaDims) -> np.ndarray:
 
 
 def build_decoder(
-    weights: dict[str, np.ndarray], dims: LlamaDims, options: DecoderBuildOptions, out_path: str
+    weights: dict[str, np.ndarray],
+    dims: LlamaDims,
+    options: DecoderBuildOptions,
+    out_path: str,
+    lora: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
+    lora_scale: float = 0.0,
 ) -> dict:
-    """Write decoder.onnx to out_path; returns its IO for the manifest."""
+    """Write decoder.onnx to out_path; returns its IO for the manifest.
+
+    lora: module name (e.g. "model.layers.0.self_attn.q_proj") -> (A [r, in], B [out, r]),
+    added as float side branches y += lora_scale * (x A^T) B^T next to the (quantized) weights.
+    """
     check_weights(weights, dims)
-    graph = _DecoderWriter(weights, dims, options).build()
+    graph = _DecoderWriter(weights, dims, options, lora or {}, lora_scale).build()
     graph.save(out_path)
     return decoder_io(dims)
 
@@ -236,8 +245,16 @@ def build_embed_tokens(
 class _DecoderWriter:
     """Holds the graph being written and the tensors shared by all layers."""
 
-    def __init__(self, weights: dict[str, np.ndarray], dims: LlamaDims, opts: DecoderBuildOptions):
+    def __init__(
+        self,
+        weights: dict[str, np.ndarray],
+        dims: LlamaDims,
+        opts: DecoderBuildOptions,
+        lora: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
+        lora_scale: float = 0.0,
+    ):
         self.w = weights
+        self.lora, self.lora_scale = lora or {}, lora_scale
         self.dims = dims
         self.opts = opts
         self.g = Graph("decoder")
@@ -270,9 +287,47 @@ class _DecoderWriter:
     # --- building blocks -------------------------------------------------------------------
 
     def _linear(
+        self,
+        x: str,
+        w: np.ndarray,
+        name: str,
+        bits: int | None,
+        output: str | None = None,
+        modules: tuple[str, ...] = (),
+    ) -> str:
+        """x @ w.T for a torch-layout [N, K] weight, in float or as MatMulNBits, plus the LoRA
+        side branch of `modules` (the HF linears whose rows w stacks), if they have one."""
+        side = self._lora_factors(modules, w.shape[0])
+        if side is None:
+            return self._base_linear(x, w, name, bits, output)
+        y = self._base_linear(x, w, name, bits)
+        g = self.g
+        a = g.initializer(np.ascontiguousarray(side[0].T), f"{name}.lora_a")
+        b = g.initializer(np.ascontiguousarray(side[1].T), f"{name}.lora_b")
+        low = g.op("MatMul", [x, a], f"{name}/lora/A")
+        up = g.op("MatMul", [low, b], f"{name}/lora/B")
+        return g.op("Add", [y, up], f"{name}/lora/Add", outputs=[output] if output else 1)
+
+    def _lora_factors(self, modules: tuple[str, ...], n: int):
+        """Stacked (A [sum r, K], block-diagonal scaled B [N, sum r]) for `modules`, or None."""
+        pairs = [self.lora.get(m) for m in modules]
+        if not modules or all(p is None for p in pairs):
+            return None
+        if any(p is None for p in pairs):
+            raise ValueError(f"LoRA covers only some of {modules}; export needs all or none")
+        a = np.concatenate([p[0] for p in pairs], axis=0).astype(np.float32)
+        b = np.zeros((n, a.shape[0]), np.float32)
+        row = col = 0
+        for pa, pb in pairs:
+            b[row : row + pb.shape[0], col : col + pa.shape[0]] = pb * self.lora_scale
+            row, col = row + pb.shape[0], col + pa.shape[0]
+        if row != n:
+            raise ValueError(f"LoRA of {modules} has {row} output rows, the weight has {n}")
+        return a, b
+
+    def _base_linear(
         self, x: str, w: np.ndarray, name: str, bits: int | None, output: str | None = None
     ) -> str:
-        """x @ w.T for a torch-layout [N, K] weight, in float or as MatMulNBits."""
         g = self.g
         outs = [output] if output else 1
         if bits is None:
@@ -425,13 +480,23 @@ class _DecoderWriter:
         qkv_w = np.concatenate(
             [self.w[p + f"self_attn.{k}_proj.weight"] for k in ("q", "k", "v")], axis=0
         )
-        qkv = self._linear(x, qkv_w, f"{name}/attn/qkv_proj", bits)
+        qkv = self._linear(
+            x,
+            qkv_w,
+            f"{name}/attn/qkv_proj",
+            bits,
+            modules=tuple(p + f"self_attn.{k}_proj" for k in ("q", "k", "v")),
+        )
         if self.opts.attention == "gqa":
             attn = self._gqa(i, qkv, f"{name}/attn")
         else:
             attn = self._standard_attention(i, qkv, f"{name}/attn")
         attn = self._linear(
-            attn, self.w[p + "self_attn.o_proj.weight"], f"{name}/attn/o_proj", bits
+            attn,
+            self.w[p + "self_attn.o_proj.weight"],
+            f"{name}/attn/o_proj",
+            bits,
+            modules=(p + "self_attn.o_proj",),
         )
         x, residual = self._add_norm(
             residual, attn, p + "post_attention_layernorm.weight", f"{name}/post_attn_layernorm"
@@ -439,7 +504,13 @@ class _DecoderWriter:
         gate_up_w = np.concatenate(
             [self.w[p + "mlp.gate_proj.weight"], self.w[p + "mlp.up_proj.weight"]], axis=0
         )
-        gate_up = self._linear(x, gate_up_w, f"{name}/mlp/gate_up_proj", bits)
+        gate_up = self._linear(
+            x,
+            gate_up_w,
+            f"{name}/mlp/gate_up_proj",
+            bits,
+            modules=(p + "mlp.gate_proj", p + "mlp.up_proj"),
+        )
         inter = self.dims.intermediate
         gate, up = g.op(
             "Split", [gate_up, g.const([inter, inter])], f"{name}/mlp/Split", outputs=2, axis=-1
@@ -448,7 +519,13 @@ class _DecoderWriter:
             "Mul", [gate, g.op("Sigmoid", [gate], f"{name}/mlp/Sigmoid")], f"{name}/mlp/SiLU"
         )
         act = g.op("Mul", [act, up], f"{name}/mlp/Mul")
-        down = self._linear(act, self.w[p + "mlp.down_proj.weight"], f"{name}/mlp/down_proj", bits)
+        down = self._linear(
+            act,
+            self.w[p + "mlp.down_proj.weight"],
+            f"{name}/mlp/down_proj",
+            bits,
+            modules=(p + "mlp.down_proj",),
+        )
         return residual, down
 
     def _rotate(self, x: str, name: str) -> str:

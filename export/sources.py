@@ -26,7 +26,7 @@ LORA_A, LORA_B = ".lora_a", ".lora_b"
 
 @dataclass(frozen=True)
 class BundleSources:
-    lm: dict[str, np.ndarray]  # HF names, float32, LoRA already merged
+    lm: dict[str, np.ndarray]  # HF names, float32, without `lora` (merged_lm() adds it)
     dims: LlamaDims
     backbone: dict[str, np.ndarray]  # efficientnet_lite_pytorch names
     projector: dict[str, np.ndarray]  # models.model.Projector names
@@ -34,6 +34,15 @@ class BundleSources:
     tokenizer_files: dict[str, bytes] = field(default_factory=dict)
     description: str = "untrained projector"  # what the StepDiff weights are, for the manifest
     weights_sha256: str = ""  # of the shipped weights file, so a stale bundle can be detected
+    # LoRA kept apart: module name -> (A [r, in], B [out, r]); y = W x + scale * B A x.
+    lora: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    lora_scale: float = 0.0
+
+    def merged_lm(self) -> dict[str, np.ndarray]:
+        """The LM weights with the LoRA merged in (W + scale * B A), as LoraLinear computes."""
+        lm = dict(self.lm)
+        merge_lora(lm, ShippedWeights({}, self.lora, self.lora_scale, {}, 0))
+        return lm
 
 
 @dataclass(frozen=True)
@@ -112,7 +121,7 @@ def sources_from_files(
 
     shipped = read_shipped_weights(weights)
     lm, dims = weights_from_gguf(str(gguf))
-    merge_lora(lm, shipped, str(weights))
+    merge_lora(dict(lm), shipped, str(weights))  # checks every LoRA fits its weight
     return BundleSources(
         lm=lm,
         dims=dims,
@@ -122,6 +131,8 @@ def sources_from_files(
         tokenizer_files=tokenizer_files or tokenizer_files_from_gguf(gguf),
         description=f"{Path(weights).name} (step {shipped.step})",
         weights_sha256=sha256_file(Path(weights)),
+        lora=shipped.lora,
+        lora_scale=shipped.lora_scale,
     )
 
 
