@@ -22,6 +22,7 @@ hand; the export CLI calls `parity_report` and `write_report`.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import math
 import os
@@ -458,11 +459,21 @@ def _check_comparable(quantized, reference) -> None:
 def _check_bench(bench: Path, options: ReportOptions) -> None:
     """Fails on a missing or malformed benchmark before any model work, like `stepdiff eval`."""
     from models.evaluate import check_ground_truth, locate, read_jsonl
+    from runtime.errors import BadInput
 
     split_dir, _ = locate(Path(bench), options.split)
     for t in options.tasks:
         path = split_dir / f"{t}.jsonl"
         check_ground_truth(t, read_jsonl(path), path)
+    # Found now, not after an hour of predictions.
+    scorers = {"diffcap": "pycocoevalcap", "diffrank": "scipy"}
+    for t in options.tasks:
+        if t in scorers and importlib.util.find_spec(scorers[t]) is None:
+            raise BadInput(
+                bench,
+                f"scoring {t} needs {scorers[t]}, which is not installed: "
+                "pip install 'stepdiff[train]', or leave out the benchmark",
+            )
 
 
 def parity_report(
