@@ -79,6 +79,17 @@ def main(argv: list[str]) -> int:
     a = parser().parse_args(argv)
     from export.bundle import ExportOptions, write_bundle
 
+    if a.report and a.quant != "fp32":
+        from pathlib import Path
+
+        from runtime.errors import BadInput
+
+        reference = Path(a.reference) if a.reference else default_bundle()
+        if Path(a.out or default_bundle()).resolve() == reference.resolve():
+            raise BadInput(
+                "--out", f"would overwrite the fp32 reference {reference}; give --out DIR"
+            )
+
     out = write_bundle(
         sources(a),
         a.out or default_bundle(),
