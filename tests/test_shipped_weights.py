@@ -118,3 +118,33 @@ def test_torchless_bundle_predicts_like_the_checkpoint(
     assert onnx["diffcap"] == shipped_predictions["diffcap"]
     for task in ("diffmcq", "diffrank"):
         np.testing.assert_allclose(onnx[task], shipped_predictions[task], atol=5e-3)
+
+
+@pytest.mark.parametrize("lora", ["side", "merged"])
+def test_int4_keeps_the_shipped_lora_only_as_a_side_branch(torchless_bundle, tmp_path, lora):
+    """Most LoRA deltas are below half a 4-bit step: merged and re-quantized, they round away
+    and the trained answers change; as a float side branch beside the exact Q4_1 weights they
+    stay (teacher-forced greedy agreement with the fp32 bundle)."""
+    from export.cli import main
+    from export.report import prompt_agreement
+    from runtime.compare import StepDiff
+
+    out = tmp_path / f"int4-{lora}"
+    assert main(["--quant", "int4", "--lora", lora, "--out", str(out)]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["graphs"]["decoder"]["quantization_detail"]["lora"] == (
+        "float side branch" if lora == "side" else "merged"
+    )
+    q, ref = StepDiff(out, threads=1), StepDiff(torchless_bundle, threads=1)
+    questions = [
+        "How much salt should I add to a pot of pasta water?",
+        "How long should I boil an egg for a soft yolk?",
+    ]
+    rates = [
+        prompt_agreement(q, ref, text, steps=16, stop_at_eos=False).teacher_forced_rate
+        for text in questions
+    ]
+    if lora == "side":
+        assert min(rates) >= 0.9, rates
+    else:  # the measured failure the side branch fixes; if it ever passes, revisit the default
+        assert min(rates) < 0.9, rates
