@@ -279,39 +279,32 @@ class _DecoderWriter:
         h, _ = self._add_norm(residual, pending, "model.norm.weight", "/model/norm")
         head = self.w["model.embed_tokens.weight" if dims.tied else "lm_head.weight"]
         bits = _BITS.get(self.opts.lm_head)
-        self._linear(h, head, "/model/lm_head", bits, output="logits")
+        self._base_linear(h, head, "/model/lm_head", bits, output="logits")
         for spec in self.io["outputs"]:
             g.output(spec["name"], spec["dtype"], spec["shape"])
         return g
 
     # --- building blocks -------------------------------------------------------------------
 
-    def _linear(
-        self,
-        x: str,
-        w: np.ndarray,
-        name: str,
-        bits: int | None,
-        output: str | None = None,
-        modules: tuple[str, ...] = (),
-    ) -> str:
-        """x @ w.T for a torch-layout [N, K] weight, in float or as MatMulNBits, plus the LoRA
-        side branch of `modules` (the HF linears whose rows w stacks), if they have one."""
+    def _projection(self, x: str, modules: tuple[str, ...], name: str, bits: int | None) -> str:
+        """x @ W.T for the HF linears `modules` stacked into one weight (one matmul for q, k, v
+        or gate, up), plus their LoRA side branch if they have one."""
+        w = np.concatenate([self.w[f"{m}.weight"] for m in modules], axis=0)
+        y = self._base_linear(x, w, name, bits)
         side = self._lora_factors(modules, w.shape[0])
         if side is None:
-            return self._base_linear(x, w, name, bits, output)
-        y = self._base_linear(x, w, name, bits)
+            return y
         g = self.g
         a = g.initializer(np.ascontiguousarray(side[0].T), f"{name}.lora_a")
         b = g.initializer(np.ascontiguousarray(side[1].T), f"{name}.lora_b")
         low = g.op("MatMul", [x, a], f"{name}/lora/A")
         up = g.op("MatMul", [low, b], f"{name}/lora/B")
-        return g.op("Add", [y, up], f"{name}/lora/Add", outputs=[output] if output else 1)
+        return g.op("Add", [y, up], f"{name}/lora/Add")
 
     def _lora_factors(self, modules: tuple[str, ...], n: int):
         """Stacked (A [sum r, K], block-diagonal scaled B [N, sum r]) for `modules`, or None."""
         pairs = [self.lora.get(m) for m in modules]
-        if not modules or all(p is None for p in pairs):
+        if all(p is None for p in pairs):
             return None
         if any(p is None for p in pairs):
             raise ValueError(f"LoRA covers only some of {modules}; export needs all or none")
@@ -477,39 +470,19 @@ class _DecoderWriter:
         x, residual = self._add_norm(
             residual, pending, p + "input_layernorm.weight", f"{name}/input_layernorm"
         )
-        qkv_w = np.concatenate(
-            [self.w[p + f"self_attn.{k}_proj.weight"] for k in ("q", "k", "v")], axis=0
-        )
-        qkv = self._linear(
-            x,
-            qkv_w,
-            f"{name}/attn/qkv_proj",
-            bits,
-            modules=tuple(p + f"self_attn.{k}_proj" for k in ("q", "k", "v")),
+        qkv = self._projection(
+            x, tuple(p + f"self_attn.{k}_proj" for k in "qkv"), f"{name}/attn/qkv_proj", bits
         )
         if self.opts.attention == "gqa":
             attn = self._gqa(i, qkv, f"{name}/attn")
         else:
             attn = self._standard_attention(i, qkv, f"{name}/attn")
-        attn = self._linear(
-            attn,
-            self.w[p + "self_attn.o_proj.weight"],
-            f"{name}/attn/o_proj",
-            bits,
-            modules=(p + "self_attn.o_proj",),
-        )
+        attn = self._projection(attn, (p + "self_attn.o_proj",), f"{name}/attn/o_proj", bits)
         x, residual = self._add_norm(
             residual, attn, p + "post_attention_layernorm.weight", f"{name}/post_attn_layernorm"
         )
-        gate_up_w = np.concatenate(
-            [self.w[p + "mlp.gate_proj.weight"], self.w[p + "mlp.up_proj.weight"]], axis=0
-        )
-        gate_up = self._linear(
-            x,
-            gate_up_w,
-            f"{name}/mlp/gate_up_proj",
-            bits,
-            modules=(p + "mlp.gate_proj", p + "mlp.up_proj"),
+        gate_up = self._projection(
+            x, (p + "mlp.gate_proj", p + "mlp.up_proj"), f"{name}/mlp/gate_up_proj", bits
         )
         inter = self.dims.intermediate
         gate, up = g.op(
@@ -519,13 +492,7 @@ class _DecoderWriter:
             "Mul", [gate, g.op("Sigmoid", [gate], f"{name}/mlp/Sigmoid")], f"{name}/mlp/SiLU"
         )
         act = g.op("Mul", [act, up], f"{name}/mlp/Mul")
-        down = self._linear(
-            act,
-            self.w[p + "mlp.down_proj.weight"],
-            f"{name}/mlp/down_proj",
-            bits,
-            modules=(p + "mlp.down_proj",),
-        )
+        down = self._projection(act, (p + "mlp.down_proj",), f"{name}/mlp/down_proj", bits)
         return residual, down
 
     def _rotate(self, x: str, name: str) -> str:

@@ -682,24 +682,17 @@ def _finite(x):
     return x
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def write_report(report: dict, out_dir: Path) -> tuple[Path, Path]:
     """out_dir/parity_report.json and out_dir/parity_report.md, each written atomically."""
+    from models.evaluate import write_atomic
+
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise ValueError(f"{out}: exists and is not a directory; give a directory for the report")
     out.mkdir(parents=True, exist_ok=True)
     json_path, md_path = out / "parity_report.json", out / "parity_report.md"
-    _write_atomic(json_path, json.dumps(_finite(report), indent=2, allow_nan=False) + "\n")
-    _write_atomic(md_path, render_markdown(report))
+    write_atomic(json_path, json.dumps(_finite(report), indent=2, allow_nan=False) + "\n")
+    write_atomic(md_path, render_markdown(report))
     return json_path, md_path
 
 

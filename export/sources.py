@@ -41,7 +41,9 @@ class BundleSources:
     def merged_lm(self) -> dict[str, np.ndarray]:
         """The LM weights with the LoRA merged in (W + scale * B A), as LoraLinear computes."""
         lm = dict(self.lm)
-        merge_lora(lm, ShippedWeights({}, self.lora, self.lora_scale, {}, 0))
+        for module, (a, b) in self.lora.items():
+            name = f"{module}.weight"
+            lm[name] = (lm[name] + self.lora_scale * (b @ a)).astype(np.float32)
         return lm
 
 
@@ -97,18 +99,16 @@ def read_shipped_weights(path: str | Path) -> ShippedWeights:
     return ShippedWeights(projector, lora, scale, config, int(meta.get("step", 0)))
 
 
-def merge_lora(lm: dict[str, np.ndarray], weights: ShippedWeights, path: str = "") -> None:
-    """W <- W + scale * B @ A, in place, for every LoRA module (what LoraLinear computes)."""
+def check_lora_fits(lm: dict[str, np.ndarray], weights: ShippedWeights, path: str = "") -> None:
+    """Every LoRA module names a weight of the LM, with B @ A of that weight's shape."""
     for module, (a, b) in weights.lora.items():
         name = f"{module}.weight"
         if name not in lm:
             raise BadInput(path, f"LoRA targets {name}, which the LM does not have")
-        w = lm[name]
-        if (b.shape[0], a.shape[1]) != w.shape:
+        if (b.shape[0], a.shape[1]) != lm[name].shape:
             raise BadInput(
-                path, f"LoRA of {module} is {b.shape[0]}x{a.shape[1]}, weight is {w.shape}"
+                path, f"LoRA of {module} is {b.shape[0]}x{a.shape[1]}, weight is {lm[name].shape}"
             )
-        lm[name] = (w + weights.lora_scale * (b @ a)).astype(np.float32)
 
 
 def sources_from_files(
@@ -121,7 +121,7 @@ def sources_from_files(
 
     shipped = read_shipped_weights(weights)
     lm, dims = weights_from_gguf(str(gguf))
-    merge_lora(dict(lm), shipped, str(weights))  # checks every LoRA fits its weight
+    check_lora_fits(lm, shipped, str(weights))
     return BundleSources(
         lm=lm,
         dims=dims,
