@@ -39,8 +39,8 @@ from pathlib import Path
 
 import numpy as np
 
-from runtime.errors import BadInput
-from runtime.paths import cache_dir
+from stepdiff.runtime.errors import BadInput
+from stepdiff.runtime.paths import cache_dir
 
 # engine key -> (bench_engines kind, bundle option or "", pip package that provides it)
 ENGINES: dict[str, tuple[str, str, str]] = {
@@ -175,7 +175,16 @@ def resolve_bundle(quant: str, given: str) -> Path:
     if (path / "manifest.json").is_file() and _quantization(path) == quant:
         return path
     _log(f"no {quant} bundle given: exporting one into {path} (about a minute) ...")
-    cmd = [sys.executable, "-m", "runtime.cli", "export", "--quant", quant, "--out", str(path)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "stepdiff.runtime.cli",
+        "export",
+        "--quant",
+        quant,
+        "--out",
+        str(path),
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(
@@ -189,10 +198,10 @@ def build_prompt(bundle: Path, path: Path) -> int:
     """Writes prompt.npz for the engines; returns its token count."""
     from tokenizers import Tokenizer
 
-    from export.bench_engines import save_prompt
-    from runtime.bundle import load_bundle
-    from runtime.encoder import VideoEncoder
-    from runtime.prompt import compare_prompt, layout
+    from stepdiff.export.bench_engines import save_prompt
+    from stepdiff.runtime.bundle import load_bundle
+    from stepdiff.runtime.encoder import VideoEncoder
+    from stepdiff.runtime.prompt import compare_prompt, layout
 
     b = load_bundle(bundle)
     tok = Tokenizer.from_file(str(b.tokenizer_path))
@@ -294,7 +303,7 @@ def bound_record(tb: TokenBytes, bw: Bandwidth) -> dict:
 
 def run_engine(spec: dict, timeout_s: float) -> dict:
     """One engine in its own process; its JSON record, or a failure note."""
-    cmd = [sys.executable, "-m", "export.bench_engines", json.dumps(spec)]
+    cmd = [sys.executable, "-m", "stepdiff.export.bench_engines", json.dumps(spec)]
     env = {**os.environ, "OMP_NUM_THREADS": str(spec["threads"])}
     try:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, env=env)
@@ -375,7 +384,7 @@ def bench(opts: BenchOptions, workdir: Path) -> dict:
             continue
         _log(f"[{i}/{len(runs)}] {key} threads={threads} ...")
         if kind == "llama.cpp" and not gguf:
-            from models.pretrained import smollm2_gguf
+            from stepdiff.models.pretrained import smollm2_gguf
 
             gguf = str(smollm2_gguf().path)
         spec = {

@@ -1,6 +1,6 @@
 """The decode engines that `stepdiff bench decode` compares, one per process.
 
-`python -m export.bench_engines SPEC_JSON` loads one engine, decodes the shared prompt (warm-up,
+`python -m stepdiff.export.bench_engines SPEC_JSON` loads one engine, decodes the shared prompt (warm-up,
 then `repeats` timed runs) and prints one JSON object on its last stdout line. The parent starts
 a fresh process per engine and thread count, so each peak RSS belongs to that engine alone.
 
@@ -74,7 +74,7 @@ class Prompt:
         return np.array([t for p in self.pieces for t in p], dtype=np.int64)
 
     def layout(self):
-        from runtime.prompt import PromptLayout
+        from stepdiff.runtime.prompt import PromptLayout
 
         return PromptLayout(pieces=self.pieces)
 
@@ -104,8 +104,8 @@ class StepDiffEngine:
     """Our runtime: embed_tokens.onnx + decoder.onnx through runtime.decoder (onnxruntime)."""
 
     def __init__(self, spec: EngineSpec, prompt: Prompt) -> None:
-        from runtime.bundle import load_bundle
-        from runtime.decoder import Decoder
+        from stepdiff.runtime.bundle import load_bundle
+        from stepdiff.runtime.decoder import Decoder
 
         self.bundle = load_bundle(spec.bundle)
         self.decoder = Decoder(self.bundle, threads=spec.threads)
@@ -113,8 +113,8 @@ class StepDiffEngine:
         self.label = f"stepdiff-{self.bundle.graphs['decoder'].quantization}"
 
     def prefill(self) -> int:
-        from runtime.decoder import KVCache
-        from runtime.prompt import interleave
+        from stepdiff.runtime.decoder import KVCache
+        from stepdiff.runtime.prompt import interleave
 
         p = self.prompt
         embeds = interleave(self.decoder.embed(p.text_ids()), p.layout(), list(p.video_embeds))
@@ -132,7 +132,7 @@ class TorchEngine:
     def __init__(self, spec: EngineSpec, prompt: Prompt) -> None:
         import torch
 
-        from models.pretrained import load_smollm2
+        from stepdiff.models.pretrained import load_smollm2
 
         torch.set_num_threads(spec.threads)
         torch.set_num_interop_threads(1)
@@ -142,7 +142,7 @@ class TorchEngine:
         self.label = "torch-fp32"
 
     def prefill(self) -> int:
-        from runtime.prompt import interleave
+        from stepdiff.runtime.prompt import interleave
 
         torch, p = self.torch, self.prompt
         with torch.inference_mode():
@@ -163,7 +163,7 @@ class TorchEngine:
 
 def genai_dir(bundle: Path, workdir: Path) -> Path:
     """The bundle itself if it has genai_config.json, else a side directory of links to it."""
-    from export.genai_config import GENAI_CONFIG, write_genai_files
+    from stepdiff.export.genai_config import GENAI_CONFIG, write_genai_files
 
     if (bundle / GENAI_CONFIG).is_file():
         return bundle
@@ -182,7 +182,7 @@ class GenaiEngine:
     def __init__(self, spec: EngineSpec, prompt: Prompt) -> None:
         import onnxruntime_genai as og
 
-        from runtime.bundle import load_bundle
+        from stepdiff.runtime.bundle import load_bundle
 
         bundle = load_bundle(spec.bundle)
         self._tmp = tempfile.TemporaryDirectory(prefix="stepdiff-genai-")
@@ -341,7 +341,7 @@ def run(spec: EngineSpec) -> EngineRun:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 1:
-        print("usage: python -m export.bench_engines SPEC_JSON", file=sys.stderr)
+        print("usage: python -m stepdiff.export.bench_engines SPEC_JSON", file=sys.stderr)
         return 2
     spec = EngineSpec(**json.loads(argv[0]))
     print(json.dumps(asdict(run(spec))))

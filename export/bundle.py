@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from runtime.bundle import FORMAT_VERSION, sha256_file
-from runtime.prompt import SYSTEM
+from stepdiff.runtime.bundle import FORMAT_VERSION, sha256_file
+from stepdiff.runtime.prompt import SYSTEM
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ def _versions() -> dict[str, str]:
 
 
 def lm_dims(lm_config):
-    from export.decoder_builder import LlamaDims
+    from stepdiff.export.decoder_builder import LlamaDims
 
     c = lm_config
     return LlamaDims(
@@ -69,11 +69,15 @@ def write_bundle(
 ) -> Path:
     """Exports a models.model.StepDiffModel or export.sources.BundleSources into `out_dir`,
     replacing what was there. Only the StepDiffModel form needs torch."""
-    from export.decoder_builder import DecoderBuildOptions, build_decoder, build_embed_tokens
-    from export.encoder_builder import build_vision_encoder
-    from export.genai_config import write_genai_files
-    from export.sources import BundleSources, sources_from_model
-    from models.pretrained import EFFNET_ID, SMOLLM2_GGUF_SHA256, SMOLLM2_ID
+    from stepdiff.export.decoder_builder import (
+        DecoderBuildOptions,
+        build_decoder,
+        build_embed_tokens,
+    )
+    from stepdiff.export.encoder_builder import build_vision_encoder
+    from stepdiff.export.genai_config import write_genai_files
+    from stepdiff.export.sources import BundleSources, sources_from_model
+    from stepdiff.models.pretrained import EFFNET_ID, SMOLLM2_GGUF_SHA256, SMOLLM2_ID
 
     src = (
         model_or_sources
@@ -91,7 +95,7 @@ def write_bundle(
         )
         graphs["vision_encoder"].update(path="vision_encoder.onnx", quantization="fp32")
         if options.encoder == "int8":
-            from export.quantize_encoder import quantize_vision_encoder, rendered_clips
+            from stepdiff.export.quantize_encoder import quantize_vision_encoder, rendered_clips
 
             fp32_path = tmp / "vision_encoder.fp32.onnx"
             os.replace(tmp / "vision_encoder.onnx", fp32_path)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from runtime.paths import default_bundle
+from stepdiff.runtime.paths import default_bundle
 
 
 def parser() -> argparse.ArgumentParser:
@@ -63,12 +63,12 @@ def parser() -> argparse.ArgumentParser:
 
 def sources(a: argparse.Namespace):
     if a.untrained:
-        from export.sources import sources_from_model
-        from models.model import StepDiffModel
+        from stepdiff.export.sources import sources_from_model
+        from stepdiff.models.model import StepDiffModel
 
         return sources_from_model(StepDiffModel.from_pretrained())
-    from export.sources import sources_from_files
-    from models.pretrained import SHIPPED_WEIGHTS, efficientnet_weights, smollm2_gguf
+    from stepdiff.export.sources import sources_from_files
+    from stepdiff.models.pretrained import SHIPPED_WEIGHTS, efficientnet_weights, smollm2_gguf
 
     return sources_from_files(
         smollm2_gguf().path, efficientnet_weights().path, a.weights or SHIPPED_WEIGHTS
@@ -77,12 +77,12 @@ def sources(a: argparse.Namespace):
 
 def main(argv: list[str]) -> int:
     a = parser().parse_args(argv)
-    from export.bundle import ExportOptions, write_bundle
+    from stepdiff.export.bundle import ExportOptions, write_bundle
 
     if a.report and a.quant != "fp32":
         from pathlib import Path
 
-        from runtime.errors import BadInput
+        from stepdiff.runtime.errors import BadInput
 
         reference = Path(a.reference) if a.reference else default_bundle()
         if Path(a.out or default_bundle()).resolve() == reference.resolve():
@@ -105,7 +105,7 @@ def main(argv: list[str]) -> int:
     if a.report:
         from pathlib import Path
 
-        from export.report import ReportOptions, parity_report, report_dir, write_report
+        from stepdiff.export.report import ReportOptions, parity_report, report_dir, write_report
 
         report = parity_report(
             Path(out),

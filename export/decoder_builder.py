@@ -35,9 +35,9 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm import tqdm
 
-from export.gguf_weights import weights_from_gguf
-from export.onnx_ops import MS_DOMAIN, Graph
-from export.quantize_weights import (
+from stepdiff.export.gguf_weights import weights_from_gguf
+from stepdiff.export.onnx_ops import MS_DOMAIN, Graph
+from stepdiff.export.quantize_weights import (
     ZERO_POINTS,
     packed_zero_points,
     quantize_blockwise,
@@ -576,15 +576,15 @@ class _DecoderWriter:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """python -m export.decoder_builder GGUF OUT_DIR [options]: both graphs from a GGUF."""
+    """python -m stepdiff.export.decoder_builder GGUF OUT_DIR [options]: both graphs from a GGUF."""
     import argparse
     import json
     import os
 
-    from runtime.errors import BadInput
+    from stepdiff.runtime.errors import BadInput
 
     parser = argparse.ArgumentParser(
-        prog="python -m export.decoder_builder", description=main.__doc__
+        prog="python -m stepdiff.export.decoder_builder", description=main.__doc__
     )
     parser.add_argument("gguf")
     parser.add_argument("out_dir")

@@ -337,7 +337,7 @@ def build_vision_encoder(
     """Write the fp32 encoder graph atomically; return its IO for the manifest.
 
     backbone: EfficientNet-Lite0's state dict (efficientnet_lite_pytorch names, BatchNorm
-    running stats included), e.g. from export.torch_pickle.load_state_dict.
+    running stats included), e.g. from stepdiff.export.torch_pickle.load_state_dict.
     projector: models.model.Projector's state dict (norm.*, fc1.*, fc2.*, time, space).
     config: StepDiffConfig's fields (frames, frame_size, grid, vision_dim, lm_dim, pixel_mean,
     pixel_std).

@@ -13,7 +13,7 @@ import warnings
 import torch
 import torch.nn as nn
 
-from models.model import StepDiffModel
+from stepdiff.models.model import StepDiffModel
 
 
 class _VisionEncoderGraph(nn.Module):

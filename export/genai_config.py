@@ -31,8 +31,8 @@ import os
 import tempfile
 from pathlib import Path
 
-from runtime.bundle import sha256_file
-from runtime.errors import BadInput
+from stepdiff.runtime.bundle import sha256_file
+from stepdiff.runtime.errors import BadInput
 
 GENAI_CONFIG = "genai_config.json"
 TOKENIZER_CONFIG = "tokenizer_config.json"

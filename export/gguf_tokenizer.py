@@ -4,7 +4,7 @@ A GGUF carries no tokenizer.json. It stores the byte-level BPE vocabulary, the m
 types, the special token ids and the chat template under llama.cpp's `tokenizer.*` keys. This
 module reads them with `gguf` (numpy only) and writes them back out through `tokenizers`, laid out
 the way transformers' own GGUF conversion lays them out, so a bundle built here tokenizes exactly
-like one built from `models.pretrained.smollm2_hf_dir()`:
+like one built from `stepdiff.models.pretrained.smollm2_hf_dir()`:
 
     files = tokenizer_files_from_gguf("SmolLM2-135M-Instruct.Q4_1.gguf")
     files["tokenizer.json"]  # bytes
@@ -20,7 +20,7 @@ from pathlib import Path
 
 from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, processors
 
-from runtime.errors import BadInput
+from stepdiff.runtime.errors import BadInput
 
 # llama.cpp's token types (gguf.TokenType); only these two change how text is split.
 _CONTROL = 3

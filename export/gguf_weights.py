@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from runtime.errors import BadInput
+from stepdiff.runtime.errors import BadInput
 
 if TYPE_CHECKING:
-    from export.decoder_builder import LlamaDims
+    from stepdiff.export.decoder_builder import LlamaDims
 
 _BLOCK_NAMES = {
     "attn_norm": "input_layernorm",
@@ -57,7 +57,7 @@ def weights_from_gguf(path: str) -> tuple[dict[str, np.ndarray], LlamaDims]:
     """All weights of a Llama GGUF, de-quantized to float32 and named like HF's state_dict."""
     from gguf import GGUFReader, dequantize
 
-    from export.decoder_builder import LlamaDims
+    from stepdiff.export.decoder_builder import LlamaDims
 
     try:
         reader = GGUFReader(path)

@@ -342,14 +342,19 @@ def rendered_clips(count: int, frames: int, frame_size: int, seed: int = 0) -> I
     """`count` uint8 clips [T, S, S, 3] of procedurally rendered cooking steps, sampled the way
     the runtime samples a step (T bin centres), for calibration or held-out checks."""
     try:
-        from models.data.lexicon import INGREDIENTS
-        from models.data.render import RenderOptions, Segment, render_segment, segment_length
-        from models.data.slots import CONTAINERS, HEATS, TOOLS, UNITS, VERB_MOTION, Slots
+        from stepdiff.models.data.lexicon import INGREDIENTS
+        from stepdiff.models.data.render import (
+            RenderOptions,
+            Segment,
+            render_segment,
+            segment_length,
+        )
+        from stepdiff.models.data.slots import CONTAINERS, HEATS, TOOLS, UNITS, VERB_MOTION, Slots
     except ImportError as e:
         raise ValueError(
             f"rendered calibration clips need the renderer (models/data/render.py): {e}"
         ) from e
-    from runtime.video import sample_indices
+    from stepdiff.runtime.video import sample_indices
 
     verbs, foods = sorted(VERB_MOTION), sorted(INGREDIENTS)
     options = RenderOptions(size=frame_size)

@@ -13,9 +13,9 @@ Three questions, each answered with numbers a reader can check:
    both bundles on the first `limit` items of each task of the val split, through the same ONNX
    path as `stepdiff eval --bundle` (models/evaluate.py), and their deltas.
 3. What does it save? File sizes per graph and in all, and the peak RSS of a fresh process that
-   loads the bundle and runs one comparison (`python -m export.report --probe`, runtime only).
+   loads the bundle and runs one comparison (`python -m stepdiff.export.report --probe`, runtime only).
 
-`python -m export.report --bundle DIR [--reference DIR] [--bench DIR] [--out DIR]` runs it by
+`python -m stepdiff.export.report --bundle DIR [--reference DIR] [--bench DIR] [--out DIR]` runs it by
 hand; the export CLI calls `parity_report` and `write_report`.
 """
 
@@ -36,8 +36,8 @@ from pathlib import Path
 
 import numpy as np
 
-from models.tasks import TASKS
-from runtime.prompt import compare_prompt
+from stepdiff.models.tasks import TASKS
+from stepdiff.runtime.prompt import compare_prompt
 
 REPORT_VERSION = 1
 
@@ -131,7 +131,7 @@ def _continue(decoder, logits: np.ndarray, cache, steps: int, stop_at_eos: bool)
 
 def greedy_tokens(decoder, embeds: np.ndarray, steps: int, stop_at_eos: bool = True) -> list[int]:
     """Up to `steps` greedy tokens after prompt embeddings [S, D] (a runtime.decoder.Decoder)."""
-    from runtime.decoder import KVCache
+    from stepdiff.runtime.decoder import KVCache
 
     cache = KVCache(decoder.bundle)
     return _continue(decoder, decoder.forward(embeds, cache), cache, steps, stop_at_eos)
@@ -150,7 +150,7 @@ def prompt_agreement(
     clips: uint8 [T, H, W, 3], one per `<video>` in user_text; each engine encodes them with
     its own vision encoder, so a quantized encoder counts too.
     """
-    from runtime.decoder import KVCache
+    from stepdiff.runtime.decoder import KVCache
 
     def embeds(engine) -> np.ndarray:
         videos = list(engine.encoder.encode_frames(np.stack(clips))) if len(clips) else []
@@ -173,7 +173,7 @@ def token_agreement(quantized, reference, options: ReportOptions) -> dict:
     """PROMPTS through both engines: per-prompt rows and the totals."""
     from tqdm import tqdm
 
-    from export.quantize_encoder import rendered_clips
+    from stepdiff.export.quantize_encoder import rendered_clips
 
     b = reference.bundle
     n_clips = 1 + max(i for p in PROMPTS for i in p.clips)
@@ -256,9 +256,9 @@ def _number(x) -> float | None:
 
 def val_metrics(quantized, reference, bench: Path, options: ReportOptions) -> dict:
     """Both engines through `stepdiff eval`'s ONNX predictor on the first `limit` items."""
-    from models.evaluate import evaluate, locate, open_clips, read_jsonl
-    from models.predictors import ModelPredictor
-    from models.predictors_onnx import OnnxScorer
+    from stepdiff.models.evaluate import evaluate, locate, open_clips, read_jsonl
+    from stepdiff.models.predictors import ModelPredictor
+    from stepdiff.models.predictors_onnx import OnnxScorer
 
     split_dir, root = locate(Path(bench), options.split)
     clips = open_clips(root)
@@ -348,7 +348,7 @@ def peak_memory(bundle: Path, clips: np.ndarray, options: ReportOptions) -> dict
         cmd = [
             sys.executable,
             "-m",
-            "export.report",
+            "stepdiff.export.report",
             "--probe",
             str(Path(bundle).resolve()),  # the child runs in a temporary directory
             "--clips",
@@ -387,7 +387,7 @@ def _probe(bundle: str, clips_path: str, threads: int, max_new_tokens: int) -> d
     """Runs in the child: load the bundle, one comparison, own peak RSS."""
     clips = np.load(clips_path)
     startup, _ = _peak_rss_mb()
-    from runtime.compare import CompareOptions, StepDiff
+    from stepdiff.runtime.compare import CompareOptions, StepDiff
 
     t0 = time.perf_counter()
     engine = StepDiff(bundle, threads)
@@ -429,7 +429,7 @@ def _describe(bundle) -> dict:
 def _check_comparable(quantized, reference) -> None:
     """Refuses two bundles that are not one model: their numbers would measure the difference
     between models, not the cost of quantization."""
-    from runtime.errors import BadInput
+    from stepdiff.runtime.errors import BadInput
 
     def fields(b) -> dict:
         models = b.manifest.get("models", {})
@@ -458,8 +458,8 @@ def _check_comparable(quantized, reference) -> None:
 
 def _check_bench(bench: Path, options: ReportOptions) -> None:
     """Fails on a missing or malformed benchmark before any model work, like `stepdiff eval`."""
-    from models.evaluate import check_ground_truth, locate, read_jsonl
-    from runtime.errors import BadInput
+    from stepdiff.models.evaluate import check_ground_truth, locate, read_jsonl
+    from stepdiff.runtime.errors import BadInput
 
     split_dir, _ = locate(Path(bench), options.split)
     for t in options.tasks:
@@ -487,8 +487,8 @@ def parity_report(
     bench: a `stepdiff data build` output (or its bench/ folder) for the val-metric deltas; None
     skips them. Raises runtime.errors.BadInput (a ValueError) on a bad bundle or benchmark.
     """
-    from runtime.bundle import load_bundle
-    from runtime.compare import StepDiff
+    from stepdiff.runtime.bundle import load_bundle
+    from stepdiff.runtime.compare import StepDiff
 
     t0 = time.perf_counter()
     same = Path(bundle).resolve() == Path(reference).resolve()
@@ -526,7 +526,7 @@ def parity_report(
     del q, r
     report["sizes"] = _sizes(qb, rb)
     if options.memory:
-        from export.quantize_encoder import rendered_clips
+        from stepdiff.export.quantize_encoder import rendered_clips
 
         clips = np.stack(list(rendered_clips(2, rb.frames, rb.frame_size, options.clip_seed)))
         report["memory"] = {}
@@ -684,7 +684,7 @@ def _finite(x):
 
 def write_report(report: dict, out_dir: Path) -> tuple[Path, Path]:
     """out_dir/parity_report.json and out_dir/parity_report.md, each written atomically."""
-    from models.evaluate import write_atomic
+    from stepdiff.models.evaluate import write_atomic
 
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
@@ -701,7 +701,9 @@ def write_report(report: dict, out_dir: Path) -> tuple[Path, Path]:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m export.report", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(
+        prog="python -m stepdiff.export.report", description=__doc__.splitlines()[0]
+    )
     p.add_argument("--bundle", help="the quantized bundle directory")
     p.add_argument("--reference", help="the fp32 bundle (default: the default bundle)")
     p.add_argument("--bench", help="`stepdiff data build` output for the val-metric deltas")
@@ -723,8 +725,8 @@ def main(argv: list[str]) -> int:
     if a.probe:
         print(json.dumps(_probe(a.probe, a.clips, a.threads, a.max_new_tokens)))
         return 0
-    from runtime.errors import BadInput
-    from runtime.paths import default_bundle
+    from stepdiff.runtime.errors import BadInput
+    from stepdiff.runtime.paths import default_bundle
 
     if not a.bundle:
         raise BadInput("--bundle", "is required: the quantized bundle directory")

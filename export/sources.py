@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from export.decoder_builder import LlamaDims
-from runtime.bundle import sha256_file
-from runtime.errors import BadInput
+from stepdiff.export.decoder_builder import LlamaDims
+from stepdiff.runtime.bundle import sha256_file
+from stepdiff.runtime.errors import BadInput
 
 LORA_A, LORA_B = ".lora_a", ".lora_b"
 
@@ -115,9 +115,9 @@ def sources_from_files(
     gguf: str | Path, effnet: str | Path, weights: str | Path, tokenizer_files: dict | None = None
 ) -> BundleSources:
     """The torch-free path: GGUF + EfficientNet .pth + our shipped weights."""
-    from export.gguf_tokenizer import tokenizer_files_from_gguf
-    from export.gguf_weights import weights_from_gguf
-    from export.torch_pickle import load_state_dict
+    from stepdiff.export.gguf_tokenizer import tokenizer_files_from_gguf
+    from stepdiff.export.gguf_weights import weights_from_gguf
+    from stepdiff.export.torch_pickle import load_state_dict
 
     shipped = read_shipped_weights(weights)
     lm, dims = weights_from_gguf(str(gguf))
@@ -138,9 +138,9 @@ def sources_from_files(
 
 def sources_from_model(model, description: str = "untrained projector") -> BundleSources:
     """A live StepDiffModel (torch), LoRA merged if it has any."""
-    from export.bundle import lm_dims
-    from models.lora import merged_state_dict
-    from models.pretrained import smollm2_hf_dir
+    from stepdiff.export.bundle import lm_dims
+    from stepdiff.models.lora import merged_state_dict
+    from stepdiff.models.pretrained import smollm2_hf_dir
 
     def np_dict(sd) -> dict[str, np.ndarray]:
         return {k: v.detach().float().numpy().copy() for k, v in sd.items()}

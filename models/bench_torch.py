@@ -7,15 +7,15 @@ import time
 import numpy as np
 import torch
 
-from runtime.bench_pipeline import PipelineBench, _median_ms
+from stepdiff.runtime.bench_pipeline import PipelineBench, _median_ms
 
 
 def bench_torch(threads: int, repeats: int, new_tokens: int) -> PipelineBench:
     from tokenizers import Tokenizer
 
-    from models.model import StepDiffModel
-    from models.pretrained import smollm2_hf_dir
-    from runtime.prompt import compare_prompt, layout
+    from stepdiff.models.model import StepDiffModel
+    from stepdiff.models.pretrained import smollm2_hf_dir
+    from stepdiff.runtime.prompt import compare_prompt, layout
 
     torch.set_num_threads(threads)
     m = StepDiffModel.from_pretrained()

@@ -27,10 +27,10 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from pickle import UnpicklingError
 
-from models import metrics
-from models.predictors import ClipSource, Predictor
-from models.tasks import TASKS
-from runtime.errors import BadInput
+from stepdiff.models import metrics
+from stepdiff.models.predictors import ClipSource, Predictor
+from stepdiff.models.tasks import TASKS
+from stepdiff.runtime.errors import BadInput
 
 BASELINES = ("chance", "blind", "untrained", "heuristic")
 
@@ -164,7 +164,7 @@ def _finite(x):
 
 
 def open_clips(root: Path) -> ClipSource:
-    from models.data.clipstore import ClipStore
+    from stepdiff.models.data.clipstore import ClipStore
 
     return ClipStore(root)
 
@@ -178,8 +178,8 @@ def load_checkpoint(path: str | os.PathLike):
     """
     import torch
 
-    from models.lora import LoraConfig, apply_lora
-    from models.model import StepDiffConfig, StepDiffModel
+    from stepdiff.models.lora import LoraConfig, apply_lora
+    from stepdiff.models.model import StepDiffConfig, StepDiffModel
 
     p = Path(path)
     if not p.is_file():
@@ -262,14 +262,14 @@ def training_pairs(split_dir: Path, limit: int = 0) -> list[dict]:
 
 
 def make_predictor(a: argparse.Namespace, split_dir: Path, clips: ClipSource | None) -> Predictor:
-    from models.predictors import ChancePredictor, ModelPredictor
+    from stepdiff.models.predictors import ChancePredictor, ModelPredictor
 
     need_train = "diffcap" in a.tasks
     if a.baseline == "chance":
         train = training_pairs(split_dir, a.train_limit) if need_train else []
         return ChancePredictor([t for it in train for t in it["text"]], seed=a.seed)
     if a.baseline == "heuristic":
-        from models.predictors_heuristic import FrameFeatures, HeuristicPredictor
+        from stepdiff.models.predictors_heuristic import FrameFeatures, HeuristicPredictor
 
         _torch_threads(a.threads)
         need_train = need_train or "diffmcq" in a.tasks
@@ -278,25 +278,25 @@ def make_predictor(a: argparse.Namespace, split_dir: Path, clips: ClipSource | N
     blind = a.baseline == "blind"
     kw = {"blind": blind, "max_new_tokens": a.max_new_tokens, "progress": not a.quiet}
     if a.bundle:
-        from models.predictors_onnx import OnnxScorer
-        from runtime.compare import StepDiff
+        from stepdiff.models.predictors_onnx import OnnxScorer
+        from stepdiff.runtime.compare import StepDiff
 
         return ModelPredictor(OnnxScorer(StepDiff(a.bundle, a.threads), clips), **kw)
-    from models.predictors_torch import TorchScorer
+    from stepdiff.models.predictors_torch import TorchScorer
 
     _torch_threads(a.threads)
     if a.checkpoint:
         model = load_checkpoint(a.checkpoint)
     else:
-        from models.model import StepDiffModel
+        from stepdiff.models.model import StepDiffModel
 
         model = StepDiffModel.from_pretrained()
     return ModelPredictor(TorchScorer(model, clips, features=_feature_store(a, model)), **kw)
 
 
 def _feature_store(a: argparse.Namespace, model):
-    """The bench's cached vision features (`python -m models.features`), unless --no-cache."""
-    from models.features import FeatureStore, feature_key
+    """The bench's cached vision features (`python -m stepdiff.models.features`), unless --no-cache."""
+    from stepdiff.models.features import FeatureStore, feature_key
 
     root = Path(a.bench) / "features" / feature_key(model.config)
     if a.no_feature_cache or not (root / "index.json").is_file():

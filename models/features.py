@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from models.model import StepDiffConfig, VisionTower
+from stepdiff.models.model import StepDiffConfig, VisionTower
 
 
 def feature_key(config: StepDiffConfig) -> str:
@@ -88,14 +88,14 @@ def _save(out: Path, array: np.ndarray, index: dict[str, int]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """python -m models.features --data DIR: cache features for every clip in DIR's clip store."""
+    """python -m stepdiff.models.features --data DIR: cache features for every clip in DIR's clip store."""
     import argparse
 
-    from models.data.clipstore import ClipStore
-    from models.model import StepDiffConfig
-    from models.pretrained import load_efficientnet
+    from stepdiff.models.data.clipstore import ClipStore
+    from stepdiff.models.model import StepDiffConfig
+    from stepdiff.models.pretrained import load_efficientnet
 
-    p = argparse.ArgumentParser(prog="python -m models.features", description=main.__doc__)
+    p = argparse.ArgumentParser(prog="python -m stepdiff.models.features", description=main.__doc__)
     p.add_argument("--data", required=True)
     p.add_argument("--threads", type=int, default=2)
     a = p.parse_args(argv)

@@ -16,7 +16,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from runtime.prompt import PromptLayout
+from stepdiff.runtime.prompt import PromptLayout
 
 
 @dataclass(frozen=True)
@@ -116,7 +116,7 @@ class StepDiffModel(nn.Module):
 
     @classmethod
     def from_pretrained(cls, config: StepDiffConfig | None = None) -> StepDiffModel:
-        from models.pretrained import load_efficientnet, load_smollm2
+        from stepdiff.models.pretrained import load_efficientnet, load_smollm2
 
         lm, _ = load_smollm2()
         return cls(config or StepDiffConfig(), load_efficientnet(), lm).eval()

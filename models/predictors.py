@@ -24,7 +24,7 @@ from typing import Protocol
 
 import numpy as np
 
-from models import tasks
+from stepdiff.models import tasks
 
 Video = str | np.ndarray
 

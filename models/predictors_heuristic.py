@@ -25,8 +25,8 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 import torch
 
-from models.metrics import tokenize
-from models.predictors import ClipSource, EmbeddingCache, clip_ids
+from stepdiff.models.metrics import tokenize
+from stepdiff.models.predictors import ClipSource, EmbeddingCache, clip_ids
 
 TIE_BREAK = 1e-3
 
@@ -45,8 +45,8 @@ class FrameFeatures:
         batch: int = 4,
         backbone: torch.nn.Module | None = None,
     ) -> None:
-        from models.model import StepDiffConfig, VisionTower
-        from models.pretrained import load_efficientnet
+        from stepdiff.models.model import StepDiffConfig, VisionTower
+        from stepdiff.models.pretrained import load_efficientnet
 
         config = StepDiffConfig(frames=frames, frame_size=size, grid=1)
         self.tower = VisionTower(config, backbone or load_efficientnet())

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from models.predictors import (
+from stepdiff.models.predictors import (
     ClipSource,
     EmbeddingCache,
     Video,
@@ -17,8 +17,8 @@ from models.predictors import (
     log_softmax,
     mean_logprob,
 )
-from runtime.compare import StepDiff
-from runtime.decoder import DecodingOptions, KVCache
+from stepdiff.runtime.compare import StepDiff
+from stepdiff.runtime.decoder import DecodingOptions, KVCache
 
 
 class OnnxScorer:

@@ -9,8 +9,8 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from models.model import StepDiffModel
-from models.predictors import (
+from stepdiff.models.model import StepDiffModel
+from stepdiff.models.predictors import (
     ClipSource,
     EmbeddingCache,
     Video,
@@ -18,14 +18,14 @@ from models.predictors import (
     log_softmax,
     mean_logprob,
 )
-from runtime.prompt import SYSTEM, layout
+from stepdiff.runtime.prompt import SYSTEM, layout
 
 
 def default_tokenizer():
     """The tokenizer.json that export copies into every bundle."""
     from tokenizers import Tokenizer
 
-    from models.pretrained import smollm2_hf_dir
+    from stepdiff.models.pretrained import smollm2_hf_dir
 
     return Tokenizer.from_file(str(smollm2_hf_dir() / "tokenizer.json"))
 

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from runtime.prompt import COMPARE_QUESTION, VIDEO, compare_prompt
+from stepdiff.runtime.prompt import COMPARE_QUESTION, VIDEO, compare_prompt
 
 TASKS = ("diffcap", "diffmcq", "diffrank")
 

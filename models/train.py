@@ -26,10 +26,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from models.lora import LoraConfig, apply_lora, lora_state_dict
-from models.model import StepDiffConfig, StepDiffModel
-from runtime.errors import BadInput
-from runtime.prompt import VIDEO, chat_text
+from stepdiff.models.lora import LoraConfig, apply_lora, lora_state_dict
+from stepdiff.models.model import StepDiffConfig, StepDiffModel
+from stepdiff.runtime.errors import BadInput
+from stepdiff.runtime.prompt import VIDEO, chat_text
 
 IM_END = 2  # <|im_end|>, SmolLM2's end of turn: the model learns to stop
 IGNORE = -100
@@ -119,7 +119,7 @@ def read_samples(root: Path, files: tuple[str, ...], limit: int = 0) -> list[dic
 def eval_format(records: list[dict], rng: random.Random) -> list[dict]:
     """PairQA DiffCap and DiffRank records re-asked with the exact prompts eval uses
     (models/tasks.py), so the benchmark questions are ones the model has been trained on."""
-    from models.tasks import cap_prompt, rank_answer, rank_prompt
+    from stepdiff.models.tasks import cap_prompt, rank_answer, rank_prompt
 
     out = []
     for s in records:
@@ -271,9 +271,9 @@ def train(cfg: TrainConfig, log=print) -> Path:
     from tokenizers import Tokenizer
     from tqdm import tqdm
 
-    from models.data.clipstore import ClipStore
-    from models.features import build_features, feature_key
-    from models.pretrained import smollm2_hf_dir
+    from stepdiff.models.data.clipstore import ClipStore
+    from stepdiff.models.features import build_features, feature_key
+    from stepdiff.models.pretrained import smollm2_hf_dir
 
     torch.manual_seed(cfg.seed)
     random.seed(cfg.seed)

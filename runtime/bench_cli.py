@@ -6,12 +6,15 @@ import importlib
 import sys
 
 BENCHES = {
-    "pipeline": ("runtime.bench_pipeline", "encoder ms/clip, time to first token, decode tok/s"),
+    "pipeline": (
+        "stepdiff.runtime.bench_pipeline",
+        "encoder ms/clip, time to first token, decode tok/s",
+    ),
     "decode": (
-        "export.bench_decode",
+        "stepdiff.export.bench_decode",
         "decoder engines side by side: ours int4/int8, torch, onnxruntime-genai, llama.cpp",
     ),
-    "render": ("models.data.bench_render", "procedural renderer frames/s on one core"),
+    "render": ("stepdiff.models.data.bench_render", "procedural renderer frames/s on one core"),
 }
 
 

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from runtime.paths import default_bundle
+from stepdiff.runtime.paths import default_bundle
 
 
 @dataclass(frozen=True)
@@ -52,9 +52,9 @@ def _median_ms(fn, repeats: int) -> float:
 
 
 def bench_onnx(bundle: str, threads: int, repeats: int, new_tokens: int) -> PipelineBench:
-    from runtime.compare import StepDiff
-    from runtime.decoder import DecodingOptions
-    from runtime.prompt import compare_prompt
+    from stepdiff.runtime.compare import StepDiff
+    from stepdiff.runtime.decoder import DecodingOptions
+    from stepdiff.runtime.prompt import compare_prompt
 
     sd = StepDiff(bundle, threads=threads)
     b = sd.bundle
@@ -85,7 +85,7 @@ def main(argv: list[str]) -> int:
     if a.engine == "onnx":
         r = bench_onnx(str(a.bundle or default_bundle()), a.threads, a.repeats, a.new_tokens)
     else:
-        from models.bench_torch import bench_torch
+        from stepdiff.models.bench_torch import bench_torch
 
         r = bench_torch(a.threads, a.repeats, a.new_tokens)
     print(

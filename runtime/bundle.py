@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from runtime.errors import BadInput
+from stepdiff.runtime.errors import BadInput
 
 FORMAT_VERSION = 1
 GRAPHS = ("vision_encoder", "embed_tokens", "decoder")

@@ -11,17 +11,20 @@ import importlib
 import os
 import sys
 
-from runtime.errors import BadInput
+from stepdiff.runtime.errors import BadInput
 
 # subcommand -> (module with `main(argv) -> int`, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "demo": ("runtime.demo", "build or reuse the default bundle, compare two sample videos, speak"),
-    "compare": ("runtime.compare_cli", "compare a reference video and a user video"),
-    "export": ("export.cli", "export the model to an ONNX bundle"),
-    "data": ("models.data.cli", "build the procedural dataset, PairQA and benchmarks"),
-    "train": ("models.train", "train the projector and LoRA on PairQA"),
-    "eval": ("models.evaluate", "DiffCap / DiffMCQ / DiffRank metrics on a benchmark"),
-    "bench": ("runtime.bench_cli", "benchmarks (render, ...)"),
+    "demo": (
+        "stepdiff.runtime.demo",
+        "build or reuse the default bundle, compare two sample videos, speak",
+    ),
+    "compare": ("stepdiff.runtime.compare_cli", "compare a reference video and a user video"),
+    "export": ("stepdiff.export.cli", "export the model to an ONNX bundle"),
+    "data": ("stepdiff.models.data.cli", "build the procedural dataset, PairQA and benchmarks"),
+    "train": ("stepdiff.models.train", "train the projector and LoRA on PairQA"),
+    "eval": ("stepdiff.models.evaluate", "DiffCap / DiffMCQ / DiffRank metrics on a benchmark"),
+    "bench": ("stepdiff.runtime.bench_cli", "benchmarks (render, ...)"),
 }
 
 

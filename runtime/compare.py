@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from runtime.bundle import Bundle, load_bundle
-from runtime.decoder import Decoder, DecodingOptions
-from runtime.encoder import VideoEncoder
-from runtime.prompt import COMPARE_QUESTION, compare_prompt, interleave, layout
+from stepdiff.runtime.bundle import Bundle, load_bundle
+from stepdiff.runtime.decoder import Decoder, DecodingOptions
+from stepdiff.runtime.encoder import VideoEncoder
+from stepdiff.runtime.prompt import COMPARE_QUESTION, compare_prompt, interleave, layout
 
 
 @dataclass(frozen=True)

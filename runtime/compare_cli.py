@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from runtime.paths import default_bundle
+from stepdiff.runtime.paths import default_bundle
 
 
 def parser() -> argparse.ArgumentParser:
@@ -25,7 +25,7 @@ def parser() -> argparse.ArgumentParser:
 
 def speak(text: str, wav: str | None) -> str:
     """Plays `text`, or writes it to `wav` (also when no audio device exists). Returns a note."""
-    from runtime.speech import (
+    from stepdiff.runtime.speech import (
         SpeechOptions,
         SpeechUnavailable,
         audio_device_available,
@@ -48,9 +48,9 @@ def speak(text: str, wav: str | None) -> str:
 
 
 def main(argv: list[str]) -> int:
-    from runtime.compare import CompareOptions, StepDiff
-    from runtime.prompt import COMPARE_QUESTION
-    from runtime.video import probe
+    from stepdiff.runtime.compare import CompareOptions, StepDiff
+    from stepdiff.runtime.prompt import COMPARE_QUESTION
+    from stepdiff.runtime.video import probe
 
     a = parser().parse_args(argv)
     # Check both inputs before the (slow) model load, so a typo fails in milliseconds.

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from runtime.bundle import Bundle, open_session
+from stepdiff.runtime.bundle import Bundle, open_session
 
 
 @dataclass(frozen=True)

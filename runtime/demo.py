@@ -13,8 +13,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from runtime.errors import BadInput
-from runtime.paths import default_bundle
+from stepdiff.runtime.errors import BadInput
+from stepdiff.runtime.paths import default_bundle
 
 
 def parser() -> argparse.ArgumentParser:
@@ -28,7 +28,7 @@ def parser() -> argparse.ArgumentParser:
 
 def ensure_bundle(path: Path, rebuild: bool = False) -> Path:
     """Reuse `path` if it verifies and holds the shipped weights, else export it there."""
-    from runtime.bundle import load_bundle
+    from stepdiff.runtime.bundle import load_bundle
 
     if not rebuild:
         try:
@@ -40,7 +40,7 @@ def ensure_bundle(path: Path, rebuild: bool = False) -> Path:
             print(f"rebuilding bundle {path}: {stale}", file=sys.stderr)
         except BadInput as e:
             print(f"building bundle ({e})", file=sys.stderr)
-    from export.cli import main as export_main
+    from stepdiff.export.cli import main as export_main
 
     export_main(["--quant", "fp32", "--out", str(path)])
     return path
@@ -48,8 +48,8 @@ def ensure_bundle(path: Path, rebuild: bool = False) -> Path:
 
 def _stale(manifest: dict) -> str:
     """Why a verified bundle is not the one the shipped weights make ("" if it is)."""
-    from models.pretrained import SHIPPED_WEIGHTS
-    from runtime.bundle import sha256_file
+    from stepdiff.models.pretrained import SHIPPED_WEIGHTS
+    from stepdiff.runtime.bundle import sha256_file
 
     have = manifest.get("models", {}).get("stepdiff_weights", {}).get("sha256", "")
     if not SHIPPED_WEIGHTS.is_file():
@@ -61,8 +61,14 @@ def _stale(manifest: dict) -> str:
 
 def sample_videos(out: Path, seed: int = 7) -> tuple[Path, Path]:
     """A reference and a user video of the same step, differing only in the measured amount."""
-    from models.data.render import RenderOptions, Segment, render_video, segment_length, write_video
-    from models.data.slots import Slots
+    from stepdiff.models.data.render import (
+        RenderOptions,
+        Segment,
+        render_video,
+        segment_length,
+        write_video,
+    )
+    from stepdiff.models.data.slots import Slots
 
     reference = Slots(
         verb="top", ingredients=("salsa",), quantity=1.0, unit="tbsp", container="cup"
@@ -80,8 +86,8 @@ def sample_videos(out: Path, seed: int = 7) -> tuple[Path, Path]:
 
 
 def main(argv: list[str]) -> int:
-    from runtime.compare import StepDiff
-    from runtime.compare_cli import speak
+    from stepdiff.runtime.compare import StepDiff
+    from stepdiff.runtime.compare_cli import speak
 
     a = parser().parse_args(argv)
     out = Path(a.out)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from runtime.bundle import Bundle, open_session
-from runtime.video import read_clip
+from stepdiff.runtime.bundle import Bundle, open_session
+from stepdiff.runtime.video import read_clip
 
 
 class VideoEncoder:

@@ -31,7 +31,7 @@ from typing import Protocol
 
 import numpy as np
 
-from runtime.errors import BadInput
+from stepdiff.runtime.errors import BadInput
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +118,7 @@ def _load_backend(options: SpeechOptions) -> Synthesizer:
     if options.backend == "none":
         return SilentSynthesizer(options.sample_rate or 22050)
     # Looked up at call time, so each backend's dependencies load only when it is chosen.
-    from runtime import speech_espeak, speech_piper
+    from stepdiff.runtime import speech_espeak, speech_piper
 
     loaders = {"piper": speech_piper.load_piper, "espeak": speech_espeak.load_espeak}
     if options.backend != "auto":
@@ -449,11 +449,11 @@ class SpeechQueue:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m runtime.speech "text" -o out.wav`: speaks into a file and reports the speed."""
+    """`python -m stepdiff.runtime.speech "text" -o out.wav`: speaks into a file and reports the speed."""
     import argparse
     import sys
 
-    p = argparse.ArgumentParser(prog="python -m runtime.speech", description=main.__doc__)
+    p = argparse.ArgumentParser(prog="python -m stepdiff.runtime.speech", description=main.__doc__)
     p.add_argument("text")
     p.add_argument("-o", "--out", required=True, help="WAV file to write")
     p.add_argument("--backend", default="auto", choices=BACKENDS)
@@ -490,6 +490,6 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     # Run the copy imported as runtime.speech: the backends raise that module's exception classes.
-    from runtime.speech import main as _main
+    from stepdiff.runtime.speech import main as _main
 
     raise SystemExit(_main())

@@ -15,7 +15,7 @@ import threading
 
 import numpy as np
 
-from runtime.speech import SpeechOptions, SpeechUnavailable, read_wav
+from stepdiff.runtime.speech import SpeechOptions, SpeechUnavailable, read_wav
 
 # From espeak-ng's speak_lib.h.
 _AUDIO_OUTPUT_SYNCHRONOUS = 2  # synthesize into our callback on the calling thread, no sound card

@@ -18,7 +18,7 @@ os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
 import cv2  # noqa: E402
 import numpy as np
 
-from runtime.errors import BadInput
+from stepdiff.runtime.errors import BadInput
 
 
 @dataclass(frozen=True)

@@ -14,14 +14,14 @@ import pytest
 @pytest.fixture(scope="session")
 def stepdiff_model():
     pytest.importorskip("torch")
-    from models.model import StepDiffModel
+    from stepdiff.models.model import StepDiffModel
 
     return StepDiffModel.from_pretrained()
 
 
 @pytest.fixture(scope="session")
 def fp32_bundle(tmp_path_factory, stepdiff_model) -> Path:
-    from export.bundle import write_bundle
+    from stepdiff.export.bundle import write_bundle
 
     return write_bundle(stepdiff_model, tmp_path_factory.mktemp("bundle") / "fp32")
 
@@ -30,7 +30,7 @@ def fp32_bundle(tmp_path_factory, stepdiff_model) -> Path:
 def quantized_bundle(tmp_path_factory, stepdiff_model) -> Callable[[str], Path]:
     """quantized_bundle("int4") / ("int8"): that bundle of the same model, built once per session
     on first use (several test files compare them with fp32_bundle)."""
-    from export.bundle import ExportOptions, write_bundle
+    from stepdiff.export.bundle import ExportOptions, write_bundle
 
     built: dict[str, Path] = {}
 

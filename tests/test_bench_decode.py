@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from export import bench_decode
-from runtime.errors import BadInput
+from stepdiff.export import bench_decode
+from stepdiff.runtime.errors import BadInput
 
 
 @pytest.fixture(scope="module")

@@ -7,11 +7,11 @@ import os
 
 import pytest
 
-from models.data.annotation import load
-from models.data.clipstore import ClipStore
-from models.data.schemas import BENCH_SCHEMAS, CARD, CLIP_ENTRY, PAIRQA, errors
-from models.data.slots import CATEGORIES
-from runtime.video import probe
+from stepdiff.models.data.annotation import load
+from stepdiff.models.data.clipstore import ClipStore
+from stepdiff.models.data.schemas import BENCH_SCHEMAS, CARD, CLIP_ENTRY, PAIRQA, errors
+from stepdiff.models.data.slots import CATEGORIES
+from stepdiff.runtime.video import probe
 
 
 def _jsonl(path: str) -> list[dict]:

@@ -7,11 +7,11 @@ import re
 
 import pytest
 
-from models.data.annotation import check, from_captaincook, load, parse_clip_id
-from models.data.captaincook import clean_text, load_recordings
-from models.data.pairqa import generate
-from models.data.schemas import PAIRQA, errors
-from runtime.errors import BadInput
+from stepdiff.models.data.annotation import check, from_captaincook, load, parse_clip_id
+from stepdiff.models.data.captaincook import clean_text, load_recordings
+from stepdiff.models.data.pairqa import generate
+from stepdiff.models.data.schemas import PAIRQA, errors
+from stepdiff.runtime.errors import BadInput
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +101,7 @@ def test_bad_annotation_names_the_file_and_the_field(
 def test_cli_pairqa_exit_code_2_on_bad_annotation(
     tmp_path, real_annotations: list[dict], capsys
 ) -> None:
-    from models.data.cli import main
+    from stepdiff.models.data.cli import main
 
     good = tmp_path / "ok"
     good.mkdir()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from models.data.captaincook import distinct_step_texts, load_recordings
-from models.data.parse import coverage, parse_mistake, parse_step, slot_diff
+from stepdiff.models.data.captaincook import distinct_step_texts, load_recordings
+from stepdiff.models.data.parse import coverage, parse_mistake, parse_step, slot_diff
 
 
 def test_every_step_text_parses_and_coverage_is_reported() -> None:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from models.data.captaincook import load_recipes, load_recordings
-from models.data.deviations import score_from_severity, severity_of_change, visible
-from models.data.parse import parse_step
-from models.data.recordings import order_violation, reenact, sample_execution
-from models.data.slots import CATEGORIES
+from stepdiff.models.data.captaincook import load_recipes, load_recordings
+from stepdiff.models.data.deviations import score_from_severity, severity_of_change, visible
+from stepdiff.models.data.parse import parse_step
+from stepdiff.models.data.recordings import order_violation, reenact, sample_execution
+from stepdiff.models.data.slots import CATEGORIES
 
 
 def test_reenactment_keeps_real_order_skips_and_mistakes() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from models.data.render import (
+from stepdiff.models.data.render import (
     RenderOptions,
     Segment,
     render_segment,
@@ -13,9 +13,9 @@ from models.data.render import (
     segment_length,
     write_video,
 )
-from models.data.render_looks import look_for
-from models.data.slots import MOTIONS, VERB_MOTION, Slots
-from runtime.video import probe
+from stepdiff.models.data.render_looks import look_for
+from stepdiff.models.data.slots import MOTIONS, VERB_MOTION, Slots
+from stepdiff.runtime.video import probe
 
 FPS = 10.0
 STEP = Slots(

@@ -14,9 +14,9 @@ import pytest
 pytest.importorskip("pycocoevalcap")
 pytest.importorskip("scipy")
 
-from models import evaluate, tasks  # noqa: E402
-from runtime.errors import BadInput  # noqa: E402
-from runtime.prompt import VIDEO  # noqa: E402
+from stepdiff.models import evaluate, tasks  # noqa: E402
+from stepdiff.runtime.errors import BadInput  # noqa: E402
+from stepdiff.runtime.prompt import VIDEO  # noqa: E402
 
 COLORS = {"v0": (200, 40, 40), "v1": (40, 200, 40), "v2": (40, 40, 200), "v3": (200, 200, 40)}
 
@@ -36,7 +36,7 @@ class CountingClips:
     """The real clip store, counting the clips it is asked for."""
 
     def __init__(self, root: Path) -> None:
-        from models.data.clipstore import ClipStore
+        from stepdiff.models.data.clipstore import ClipStore
 
         self.store = ClipStore(str(root))
         self.calls = 0
@@ -256,7 +256,7 @@ def test_heuristic_baseline_end_to_end(bench, tmp_path):
 
 
 def test_heuristic_alignment_ignores_speed():
-    from models.predictors_heuristic import compare, dtw_path
+    from stepdiff.models.predictors_heuristic import compare, dtw_path
 
     rng = np.random.default_rng(0)
     a = rng.normal(size=(4, 16))
@@ -422,9 +422,9 @@ def _clips(model, n: int, seed: int = 0) -> list[np.ndarray]:
 def test_torch_answer_logprobs_equal_a_full_forward(stepdiff_model):
     import torch
 
-    from models.predictors import log_softmax
-    from models.predictors_torch import TorchScorer
-    from runtime.prompt import layout
+    from stepdiff.models.predictors import log_softmax
+    from stepdiff.models.predictors_torch import TorchScorer
+    from stepdiff.runtime.prompt import layout
 
     s = TorchScorer(stepdiff_model)
     videos = _clips(stepdiff_model, 2)
@@ -446,9 +446,9 @@ def test_torch_answer_logprobs_equal_a_full_forward(stepdiff_model):
 
 
 def test_onnx_and_torch_scorers_agree(stepdiff_model, fp32_bundle, bench):
-    from models.predictors_onnx import OnnxScorer
-    from models.predictors_torch import TorchScorer
-    from runtime.compare import StepDiff
+    from stepdiff.models.predictors_onnx import OnnxScorer
+    from stepdiff.models.predictors_torch import TorchScorer
+    from stepdiff.runtime.compare import StepDiff
 
     store_t, store_o = CountingClips(bench), CountingClips(bench)
     ts = TorchScorer(stepdiff_model, store_t)
@@ -473,7 +473,7 @@ def test_onnx_and_torch_scorers_agree(stepdiff_model, fp32_bundle, bench):
 
 
 def _same_predictions(stepdiff_model, fp32_bundle, bench, tmp_path, monkeypatch, extra):
-    from models.model import StepDiffModel
+    from stepdiff.models.model import StepDiffModel
 
     monkeypatch.setattr(
         StepDiffModel, "from_pretrained", classmethod(lambda cls, c=None: stepdiff_model)
@@ -511,7 +511,7 @@ def test_checkpoint_and_bundle_give_the_same_predictions_on_every_task(
 
 
 def test_blind_lm_sees_no_video(stepdiff_model, bench, fake_store, tmp_path, monkeypatch):
-    from models.model import StepDiffModel
+    from stepdiff.models.model import StepDiffModel
 
     monkeypatch.setattr(
         StepDiffModel, "from_pretrained", classmethod(lambda cls, c=None: stepdiff_model)
@@ -544,7 +544,7 @@ def test_blind_lm_sees_no_video(stepdiff_model, bench, fake_store, tmp_path, mon
 def test_load_checkpoint_restores_projector_and_lora(stepdiff_model, tmp_path):
     import torch
 
-    from models.lora import LoraLinear
+    from stepdiff.models.lora import LoraLinear
 
     proj = {k: v + 0.01 for k, v in stepdiff_model.projector.state_dict().items()}
     g = torch.Generator().manual_seed(0)
@@ -578,7 +578,7 @@ def test_load_checkpoint_restores_projector_and_lora(stepdiff_model, tmp_path):
 def test_onnx_scorer_imports_no_torch():
     code = (
         "import sys; sys.modules['torch'] = None; sys.modules['transformers'] = None\n"
-        "import models.predictors_onnx, models.predictors, models.metrics, models.evaluate\n"
+        "import stepdiff.models.predictors_onnx, models.predictors, models.metrics, models.evaluate\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] == 'torch' and sys.modules[m]))"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

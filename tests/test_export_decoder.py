@@ -13,7 +13,7 @@ import pytest
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
-from export.decoder_builder import (  # noqa: E402
+from stepdiff.export.decoder_builder import (  # noqa: E402
     DecoderBuildOptions,
     LlamaDims,
     build_decoder,
@@ -21,7 +21,7 @@ from export.decoder_builder import (  # noqa: E402
     decoder_io,
     weights_from_gguf,
 )
-from export.quantize_weights import (  # noqa: E402
+from stepdiff.export.quantize_weights import (  # noqa: E402
     dequantize_blockwise,
     pack_bits,
     packed_zero_points,
@@ -29,7 +29,7 @@ from export.quantize_weights import (  # noqa: E402
     quantize_table_int8,
     unpack_bits,
 )
-from runtime.errors import BadInput  # noqa: E402
+from stepdiff.runtime.errors import BadInput  # noqa: E402
 
 TINY = LlamaDims(
     hidden=64,
@@ -401,7 +401,7 @@ def test_weights_from_gguf_rejects_a_non_gguf_file(tmp_path):
 
 @pytest.fixture(scope="module")
 def smol():
-    from models.pretrained import load_smollm2, smollm2_gguf
+    from stepdiff.models.pretrained import load_smollm2, smollm2_gguf
 
     weights, dims = weights_from_gguf(str(smollm2_gguf().path))
     lm, tok = load_smollm2()

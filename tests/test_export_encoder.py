@@ -30,8 +30,8 @@ _NO_TORCH = r"""
 import json, sys
 sys.modules["torch"] = None
 import numpy as np
-from export.encoder_builder import build_vision_encoder
-from export.torch_pickle import load_state_dict
+from stepdiff.export.encoder_builder import build_vision_encoder
+from stepdiff.export.torch_pickle import load_state_dict
 
 a = json.loads(sys.argv[1])
 io = build_vision_encoder(
@@ -39,7 +39,7 @@ io = build_vision_encoder(
 )
 result = {"io": io}
 if "int8" in a:
-    from export.quantize_encoder import quantize_vision_encoder
+    from stepdiff.export.quantize_encoder import quantize_vision_encoder
 
     clips = np.load(a["calibration"])
     result["quant"] = quantize_vision_encoder(a["out"], a["int8"], list(clips))
@@ -126,7 +126,7 @@ def _synthetic_clip(seed: int, size: int) -> np.ndarray:
 
 def _clips(count: int, seed: int, size: int = CONFIG["frame_size"]) -> np.ndarray:
     try:
-        from export.quantize_encoder import rendered_clips
+        from stepdiff.export.quantize_encoder import rendered_clips
 
         return np.stack(list(rendered_clips(count, CONFIG["frames"], size, seed=seed)))
     except ValueError:  # renderer not available: cv2 scenes are the next best thing
@@ -138,7 +138,7 @@ def _clips(count: int, seed: int, size: int = CONFIG["frame_size"]) -> np.ndarra
 
 def test_torch_pickle_reads_the_legacy_efficientnet_file_exactly(effnet_path):
     torch = pytest.importorskip("torch")
-    from export.torch_pickle import load_state_dict
+    from stepdiff.export.torch_pickle import load_state_dict
 
     ours = load_state_dict(effnet_path)
     theirs = torch.load(effnet_path, map_location="cpu")
@@ -150,7 +150,7 @@ def test_torch_pickle_reads_the_legacy_efficientnet_file_exactly(effnet_path):
 
 def test_torch_pickle_reads_zip_files_with_views_and_dtypes(tmp_path):
     torch = pytest.importorskip("torch")
-    from export.torch_pickle import load, load_state_dict
+    from stepdiff.export.torch_pickle import load, load_state_dict
 
     base = torch.arange(24, dtype=torch.float32).reshape(4, 6)
     sd = {
@@ -186,7 +186,7 @@ class _RunsCode:
 
 
 def test_torch_pickle_refuses_code_and_non_torch_files(tmp_path):
-    from export.torch_pickle import load_state_dict
+    from stepdiff.export.torch_pickle import load_state_dict
 
     evil = tmp_path / "evil.pth"
     with open(evil, "wb") as f:
@@ -210,8 +210,8 @@ def test_torch_pickle_refuses_code_and_non_torch_files(tmp_path):
 def test_built_encoder_matches_torch_encode_videos(effnet_path, tmp_path, frame_size):
     torch = pytest.importorskip("torch")
     pytest.importorskip("efficientnet_lite_pytorch")
-    from models.model import Projector, StepDiffConfig, VisionTower
-    from models.pretrained import load_efficientnet
+    from stepdiff.models.model import Projector, StepDiffConfig, VisionTower
+    from stepdiff.models.pretrained import load_efficientnet
 
     c = StepDiffConfig(frame_size=frame_size)
     vision = VisionTower(c, load_efficientnet())
@@ -252,7 +252,7 @@ def test_built_encoder_matches_torch_encode_videos(effnet_path, tmp_path, frame_
     if frame_size == 224:  # same IO contract as the torch.onnx exporter it replaces
         from types import SimpleNamespace
 
-        from export.encoder_export import export_vision_encoder
+        from stepdiff.export.encoder_export import export_vision_encoder
 
         ref_path = tmp_path / "traced.onnx"
         model = SimpleNamespace(vision=vision, projector=projector, config=c)
@@ -260,8 +260,8 @@ def test_built_encoder_matches_torch_encode_videos(effnet_path, tmp_path, frame_
 
 
 def test_builder_names_what_is_wrong(effnet_path, tmp_path):
-    from export.encoder_builder import build_vision_encoder
-    from export.torch_pickle import load_state_dict
+    from stepdiff.export.encoder_builder import build_vision_encoder
+    from stepdiff.export.torch_pickle import load_state_dict
 
     backbone = load_state_dict(effnet_path)
     proj = _random_projector(0)
@@ -327,7 +327,7 @@ def test_int8_encoder_is_qdq_with_a_float_projector(int8_encoder):
 
 
 def test_int8_encoder_stays_close_to_fp32_on_held_out_clips(int8_encoder):
-    from export.quantize_encoder import encoder_parity
+    from stepdiff.export.quantize_encoder import encoder_parity
 
     p = encoder_parity(int8_encoder["fp32"], int8_encoder["int8"], list(_clips(4, seed=1)))
     print(f"\nint8 vs fp32 on held-out clips: {p}")
@@ -338,7 +338,7 @@ def test_int8_encoder_stays_close_to_fp32_on_held_out_clips(int8_encoder):
 
 
 def test_quantizer_rejects_bad_calibration(int8_encoder, tmp_path):
-    from export.quantize_encoder import QuantizeOptions, quantize_vision_encoder
+    from stepdiff.export.quantize_encoder import QuantizeOptions, quantize_vision_encoder
 
     out = str(tmp_path / "q.onnx")
     wrong = np.zeros((8, 160, 160, 3), np.uint8)
@@ -357,7 +357,11 @@ def test_quantizer_rejects_bad_calibration(int8_encoder, tmp_path):
 
 @pytest.mark.slow
 def test_bias_correction_is_what_makes_int8_close(int8_encoder, tmp_path):
-    from export.quantize_encoder import QuantizeOptions, encoder_parity, quantize_vision_encoder
+    from stepdiff.export.quantize_encoder import (
+        QuantizeOptions,
+        encoder_parity,
+        quantize_vision_encoder,
+    )
 
     plain = str(tmp_path / "plain.onnx")
     quantize_vision_encoder(

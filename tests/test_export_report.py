@@ -11,8 +11,8 @@ pytest.importorskip("torch")
 
 from fixtures_bundle import linked_copy  # noqa: E402
 
-from export.report import PROMPTS, ReportOptions, parity_report, write_report  # noqa: E402
-from runtime.errors import BadInput  # noqa: E402
+from stepdiff.export.report import PROMPTS, ReportOptions, parity_report, write_report  # noqa: E402
+from stepdiff.runtime.errors import BadInput  # noqa: E402
 
 
 def test_a_bundle_against_itself_agrees_everywhere(fp32_bundle, tmp_path):

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from export.genai_config import (
+from stepdiff.export.genai_config import (
     GENAI_CONFIG,
     TOKENIZER_CONFIG,
     genai_config,
@@ -84,7 +84,7 @@ def test_config_refuses_a_decoder_without_the_kv_cache():
 
 
 def test_files_keep_an_existing_tokenizer_config(tmp_path):
-    from runtime.bundle import sha256_file
+    from stepdiff.runtime.bundle import sha256_file
 
     fresh, kept = tmp_path / "fresh", tmp_path / "kept"
     fresh.mkdir()
@@ -103,7 +103,7 @@ def test_files_keep_an_existing_tokenizer_config(tmp_path):
 
 
 def test_write_genai_config_on_a_bundle_without_manifest(tmp_path):
-    from runtime.errors import BadInput
+    from stepdiff.runtime.errors import BadInput
 
     with pytest.raises(BadInput, match="manifest.json: is missing"):
         write_genai_config(tmp_path)
@@ -120,7 +120,7 @@ def genai_bundle(fp32_bundle, tmp_path):
 
 
 def test_written_files_are_listed_and_pass_the_runtime_checks(genai_bundle):
-    from runtime.bundle import load_bundle, sha256_file
+    from stepdiff.runtime.bundle import load_bundle, sha256_file
 
     b = load_bundle(genai_bundle)  # checks every listed sha256
     for name in (GENAI_CONFIG, TOKENIZER_CONFIG):
@@ -130,8 +130,8 @@ def test_written_files_are_listed_and_pass_the_runtime_checks(genai_bundle):
 
 
 def _runtime_greedy(bundle, ids: list[int]) -> list[int]:
-    from runtime.bundle import load_bundle
-    from runtime.decoder import Decoder, DecodingOptions
+    from stepdiff.runtime.bundle import load_bundle
+    from stepdiff.runtime.decoder import Decoder, DecodingOptions
 
     b = load_bundle(bundle)
     dec = Decoder(b, threads=2)
@@ -176,7 +176,7 @@ def test_genai_runs_the_int4_gqa_decoder(stepdiff_model, tmp_path):
     pytest.importorskip("onnxruntime_genai")
     from tokenizers import Tokenizer
 
-    from export.bundle import ExportOptions, write_bundle
+    from stepdiff.export.bundle import ExportOptions, write_bundle
 
     bundle = write_bundle(stepdiff_model, tmp_path / "int4", ExportOptions(quant="int4"))
     write_genai_config(bundle)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from tokenizers import Tokenizer
 
-from runtime.prompt import COMPARE_QUESTION, SYSTEM, chat_text, compare_prompt
+from stepdiff.runtime.prompt import COMPARE_QUESTION, SYSTEM, chat_text, compare_prompt
 
 TEXTS = [
     chat_text(compare_prompt(2)),
@@ -46,7 +46,7 @@ SCRIPT = r"""
 import json, sys
 sys.modules["torch"] = None          # any `import torch` now raises ImportError
 sys.modules["transformers"] = None
-from export.gguf_tokenizer import write_tokenizer_files
+from stepdiff.export.gguf_tokenizer import write_tokenizer_files
 from tokenizers import Tokenizer
 gguf, out = sys.argv[1], sys.argv[2]
 paths = write_tokenizer_files(gguf, out)
@@ -61,7 +61,7 @@ print(json.dumps({"files": sorted(p.name for p in paths), "ids": ids, "leaked": 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> tuple[dict, Path]:
-    from models.pretrained import smollm2_gguf
+    from stepdiff.models.pretrained import smollm2_gguf
 
     out = tmp_path_factory.mktemp("gguf_tok")
     proc = subprocess.run(
@@ -78,7 +78,7 @@ def built(tmp_path_factory) -> tuple[dict, Path]:
 
 @pytest.fixture(scope="module")
 def reference() -> Path:
-    from models.pretrained import smollm2_hf_dir
+    from stepdiff.models.pretrained import smollm2_hf_dir
 
     return smollm2_hf_dir()
 
@@ -153,7 +153,7 @@ def _gguf(path: Path, tokenizer_model: str | None) -> Path:
 
 @pytest.mark.parametrize("tokenizer_model", [None, "llama"])
 def test_gguf_without_bpe_tokenizer_is_refused(tmp_path, tokenizer_model):
-    from export.gguf_tokenizer import tokenizer_files_from_gguf
+    from stepdiff.export.gguf_tokenizer import tokenizer_files_from_gguf
 
     path = _gguf(tmp_path / "no-bpe.gguf", tokenizer_model)
     with pytest.raises(ValueError, match=r"no-bpe\.gguf: has no byte-level BPE tokenizer") as e:
@@ -162,7 +162,7 @@ def test_gguf_without_bpe_tokenizer_is_refused(tmp_path, tokenizer_model):
 
 
 def test_not_a_gguf_is_refused(tmp_path):
-    from export.gguf_tokenizer import write_tokenizer_files
+    from stepdiff.export.gguf_tokenizer import write_tokenizer_files
 
     bad = tmp_path / "model.gguf"
     bad.write_bytes(b"not a gguf at all" * 10)

@@ -24,7 +24,7 @@ def tiny_llama():
 
 
 def test_lora_starts_as_identity_and_merges_exactly():
-    from models.lora import LoraConfig, apply_lora, lora_state_dict, merged_state_dict
+    from stepdiff.models.lora import LoraConfig, apply_lora, lora_state_dict, merged_state_dict
 
     lm = tiny_llama()
     ids = torch.randint(0, 100, (1, 12))

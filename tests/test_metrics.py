@@ -9,7 +9,7 @@ import pytest
 pytest.importorskip("pycocoevalcap")
 pytest.importorskip("scipy")
 
-from models import metrics  # noqa: E402
+from stepdiff.models import metrics  # noqa: E402
 
 
 def test_tokenize_lowercases_and_strips_punctuation():

@@ -13,9 +13,9 @@ NEW_TOKENS = 24
 def test_onnx_kv_decoder_matches_pytorch_on_two_videos(
     stepdiff_model, fp32_bundle, record_property
 ):
-    from runtime.compare import StepDiff
-    from runtime.decoder import DecodingOptions
-    from runtime.prompt import compare_prompt, layout
+    from stepdiff.runtime.compare import StepDiff
+    from stepdiff.runtime.decoder import DecodingOptions
+    from stepdiff.runtime.prompt import compare_prompt, layout
 
     m = stepdiff_model
     c = m.config

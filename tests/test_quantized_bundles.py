@@ -14,9 +14,9 @@ STEPS = 16
 def test_quantized_bundle_loads_and_agrees_with_fp32(
     quant, stepdiff_model, fp32_bundle, quantized_bundle
 ):
-    from export.report import prompt_agreement
-    from runtime.compare import StepDiff
-    from runtime.prompt import compare_prompt
+    from stepdiff.export.report import prompt_agreement
+    from stepdiff.runtime.compare import StepDiff
+    from stepdiff.runtime.prompt import compare_prompt
 
     bundle = quantized_bundle(quant)
     q, ref = StepDiff(bundle), StepDiff(fp32_bundle)

@@ -10,7 +10,7 @@ SCRIPT = r"""
 import sys
 sys.modules["torch"] = None          # any `import torch` now raises ImportError
 sys.modules["transformers"] = None
-from runtime.cli import main
+from stepdiff.runtime.cli import main
 rc = main(sys.argv[1:])
 leaked = sorted(m for m in sys.modules if m.split(".")[0] in ("torch", "transformers")
                 and sys.modules[m] is not None)

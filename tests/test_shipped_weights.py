@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from models.pretrained import SHIPPED_WEIGHTS
+from stepdiff.models.pretrained import SHIPPED_WEIGHTS
 
 pytestmark = pytest.mark.skipif(
     not SHIPPED_WEIGHTS.is_file(), reason="no shipped weights in this checkout"
@@ -31,7 +31,7 @@ BLOCK_TORCH = (
     "import sys\n"
     "sys.modules['torch'] = None\n"  # `import torch` now raises ImportError
     "sys.modules['transformers'] = None\n"
-    "from runtime.cli import main\n"
+    "from stepdiff.runtime.cli import main\n"
     "rc = main(sys.argv[1:])\n"
     "assert 'torch' not in {m.split('.')[0] for m, v in sys.modules.items() if v is not None}\n"
     "sys.exit(rc)\n"
@@ -41,7 +41,7 @@ BLOCK_TORCH = (
 @pytest.fixture(scope="module")
 def shipped_model():
     pytest.importorskip("torch")
-    from models.evaluate import load_checkpoint
+    from stepdiff.models.evaluate import load_checkpoint
 
     return load_checkpoint(SHIPPED_WEIGHTS)
 
@@ -62,7 +62,7 @@ def torchless_bundle(tmp_path_factory) -> Path:
 
 
 def test_default_bundle_builds_without_torch(torchless_bundle):
-    from runtime.bundle import load_bundle, sha256_file
+    from stepdiff.runtime.bundle import load_bundle, sha256_file
 
     manifest = load_bundle(torchless_bundle).manifest  # every sha256 and the graph IO verified
     weights = manifest["models"]["stepdiff_weights"]
@@ -77,7 +77,7 @@ def _items(root: str, task: str) -> list[dict]:
 
 
 def _predict(scorer, root: str) -> dict[str, list]:
-    from models.predictors import ModelPredictor
+    from stepdiff.models.predictors import ModelPredictor
 
     p = ModelPredictor(scorer, max_new_tokens=24, progress=False)
     out = {}
@@ -92,8 +92,8 @@ def _predict(scorer, root: str) -> dict[str, list]:
 
 @pytest.fixture(scope="module")
 def shipped_predictions(shipped_model, tiny_dataset) -> dict[str, list]:
-    from models.data.clipstore import ClipStore
-    from models.predictors_torch import TorchScorer
+    from stepdiff.models.data.clipstore import ClipStore
+    from stepdiff.models.predictors_torch import TorchScorer
 
     return _predict(TorchScorer(shipped_model, ClipStore(tiny_dataset)), tiny_dataset)
 
@@ -110,9 +110,9 @@ def test_shipped_weights_give_the_recorded_predictions(shipped_predictions):
 def test_torchless_bundle_predicts_like_the_checkpoint(
     torchless_bundle, shipped_predictions, tiny_dataset
 ):
-    from models.data.clipstore import ClipStore
-    from models.predictors_onnx import OnnxScorer
-    from runtime.compare import StepDiff
+    from stepdiff.models.data.clipstore import ClipStore
+    from stepdiff.models.predictors_onnx import OnnxScorer
+    from stepdiff.runtime.compare import StepDiff
 
     onnx = _predict(OnnxScorer(StepDiff(torchless_bundle), ClipStore(tiny_dataset)), tiny_dataset)
     assert onnx["diffcap"] == shipped_predictions["diffcap"]
@@ -125,9 +125,9 @@ def test_int4_keeps_the_shipped_lora_only_as_a_side_branch(torchless_bundle, tmp
     """Most LoRA deltas are below half a 4-bit step: merged and re-quantized, they round away
     and the trained answers change; as a float side branch beside the exact Q4_1 weights they
     stay (teacher-forced greedy agreement with the fp32 bundle)."""
-    from export.cli import main
-    from export.report import prompt_agreement
-    from runtime.compare import StepDiff
+    from stepdiff.export.cli import main
+    from stepdiff.export.report import prompt_agreement
+    from stepdiff.runtime.compare import StepDiff
 
     out = tmp_path / f"int4-{lora}"
     assert main(["--quant", "int4", "--lora", lora, "--out", str(out)]) == 0

@@ -18,9 +18,9 @@ import wave
 import numpy as np
 import pytest
 
-from runtime import speech_espeak
-from runtime.errors import BadInput
-from runtime.speech import (
+from stepdiff.runtime import speech_espeak
+from stepdiff.runtime.errors import BadInput
+from stepdiff.runtime.speech import (
     SpeechOptions,
     SpeechQueue,
     SpeechUnavailable,
@@ -159,12 +159,12 @@ def test_runtime_speech_never_imports_torch():
     code = textwrap.dedent(
         """
         import sys
-        from runtime.speech import SpeechOptions, load_synthesizer
+        from stepdiff.runtime.speech import SpeechOptions, load_synthesizer
         try:
             load_synthesizer(SpeechOptions()).synthesize("hello")
         except Exception as e:
             print("no backend:", e)
-        assert "torch" not in sys.modules, "runtime.speech pulled in torch"
+        assert "torch" not in sys.modules, "stepdiff.runtime.speech pulled in torch"
         """
     )
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -196,7 +196,7 @@ def test_auto_without_backends_says_what_to_install(monkeypatch):
         raise SpeechUnavailable("not here")
 
     monkeypatch.setattr(speech_espeak, "load_espeak", missing)
-    import runtime.speech_piper as speech_piper
+    import stepdiff.runtime.speech_piper as speech_piper
 
     monkeypatch.setattr(speech_piper, "load_piper", missing)
     with pytest.raises(SpeechUnavailable, match=r"pip install stepdiff\[speech\]"):

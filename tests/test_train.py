@@ -14,7 +14,7 @@ def read_log(run):
 
 
 def test_tiny_training_lowers_loss_and_resumes(tiny_dataset, tmp_path):
-    from models.train import load_config, train
+    from stepdiff.models.train import load_config, train
 
     run = tmp_path / "run"
     over = {

@@ -12,15 +12,15 @@ import json
 import os
 from collections.abc import Iterable, Iterator
 
-from models.data.captaincook import Recording, clean_text, load_recipes
-from models.data.deviations import (
+from stepdiff.models.data.captaincook import Recording, clean_text, load_recipes
+from stepdiff.models.data.deviations import (
     severity_of_change,
     severity_of_order,
     severity_of_skip,
 )
-from models.data.parse import ORDER_RE, parse_mistake, parse_step
-from models.data.schemas import ANNOTATION, errors
-from runtime.errors import BadInput
+from stepdiff.models.data.parse import ORDER_RE, parse_mistake, parse_step
+from stepdiff.models.data.schemas import ANNOTATION, errors
+from stepdiff.runtime.errors import BadInput
 
 
 def fmt_time(t: float) -> str:

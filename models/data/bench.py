@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from models.data.pairs import build_index, cap_items, mcq_options, rank_items
+from stepdiff.models.data.pairs import build_index, cap_items, mcq_options, rank_items
 
 
 def build(

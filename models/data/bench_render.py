@@ -14,8 +14,8 @@ import time
 
 import cv2
 
-from models.data.render import RenderOptions, Segment, render_video, segment_length
-from models.data.slots import MOTIONS, VERB_MOTION, Slots
+from stepdiff.models.data.render import RenderOptions, Segment, render_video, segment_length
+from stepdiff.models.data.slots import MOTIONS, VERB_MOTION, Slots
 
 _INGREDIENTS = (
     ("onion",),

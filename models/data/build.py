@@ -23,16 +23,22 @@ from multiprocessing import get_context
 
 import numpy as np
 
-from models.data import bench as bench_mod
-from models.data import pairqa as pairqa_mod
-from models.data.annotation import check, parse_clip_id, write_json, write_jsonl
-from models.data.captaincook import load_recipes, load_recordings
-from models.data.deviations import change_for
-from models.data.narrate import narrate, narrate_idle
-from models.data.recordings import Execution, reenact, sample_execution, step_slots
-from models.data.schemas import BENCH_SCHEMAS, CARD, CLIP_ENTRY, PAIRQA, errors
-from models.data.slots import CATEGORIES
-from models.data.splits import SPLITS, by_recipe, by_recording, recipe_split_of, recording_split_of
+from stepdiff.models.data import bench as bench_mod
+from stepdiff.models.data import pairqa as pairqa_mod
+from stepdiff.models.data.annotation import check, parse_clip_id, write_json, write_jsonl
+from stepdiff.models.data.captaincook import load_recipes, load_recordings
+from stepdiff.models.data.deviations import change_for
+from stepdiff.models.data.narrate import narrate, narrate_idle
+from stepdiff.models.data.recordings import Execution, reenact, sample_execution, step_slots
+from stepdiff.models.data.schemas import BENCH_SCHEMAS, CARD, CLIP_ENTRY, PAIRQA, errors
+from stepdiff.models.data.slots import CATEGORIES
+from stepdiff.models.data.splits import (
+    SPLITS,
+    by_recipe,
+    by_recording,
+    recipe_split_of,
+    recording_split_of,
+)
 
 
 @dataclass(frozen=True)
@@ -150,7 +156,7 @@ def _category_possible(recipe, category: str) -> bool:
 
 def layout(job: Job) -> tuple[list, dict]:
     """The renderer's segments for an execution, and its annotation (times from frame counts)."""
-    from models.data.render import Segment, segment_length
+    from stepdiff.models.data.render import Segment, segment_length
 
     ex, fps = job.execution, job.fps
     rng = np.random.default_rng(job.seed)
@@ -206,7 +212,7 @@ def layout(job: Job) -> tuple[list, dict]:
 
 def render_job(job: Job) -> dict:
     """Renders one execution to job.path; returns its annotation."""
-    from models.data.render import RenderOptions, render_video, write_video
+    from stepdiff.models.data.render import RenderOptions, render_video, write_video
 
     segments, ann = layout(job)
     planned = sum(s.num_frames for s in segments)
@@ -400,7 +406,7 @@ def build(
             sorted(Counter(str(d["severity"]) for a in anns for d in a["deviations"]).items())
         ),
     }
-    from models.data.parse import coverage
+    from stepdiff.models.data.parse import coverage
 
     cov = coverage()
     card["parser"] = {
@@ -414,7 +420,7 @@ def build(
     if errs:
         raise RuntimeError(f"card.json: {errs[0]}")
     write_json(os.path.join(out, "card.json"), card)
-    from models.data.card import write_card
+    from stepdiff.models.data.card import write_card
 
     write_card(os.path.join(out, "DATASET_CARD.md"), card, sc)
     return card

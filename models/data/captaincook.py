@@ -50,7 +50,7 @@ def clean_text(text: str) -> str:
     prefix, body = split_prefix(text)
     body = re.sub(r"\s+", " ", body).strip()
     if prefix and body:
-        from models.data.parse import starts_with_verb  # the parser imports this module
+        from stepdiff.models.data.parse import starts_with_verb  # the parser imports this module
 
         if not starts_with_verb(body):
             body = f"{prefix.strip().lower()} {body}"

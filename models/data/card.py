@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from models.data import deviations
+from stepdiff.models.data import deviations
 
 _SPLITS = ("train", "val", "test")
 

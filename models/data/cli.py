@@ -12,7 +12,7 @@ import argparse
 import os
 import sys
 
-from runtime.errors import BadInput
+from stepdiff.runtime.errors import BadInput
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -44,14 +44,14 @@ def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.cmd == "build":
-            from models.data.build import build
+            from stepdiff.models.data.build import build
 
             if os.path.exists(args.out) and not os.path.isdir(args.out):
                 raise BadInput(args.out, "exists and is not a directory; pass a directory to --out")
             card = build(
                 args.out, args.scale, args.seed, workers=args.workers, progress=not args.no_progress
             )
-            from models.data.parse import coverage
+            from stepdiff.models.data.parse import coverage
 
             print(coverage().summary())
             pq = card["pairqa"]["recipe"]
@@ -62,13 +62,13 @@ def main(argv: list[str]) -> int:
             )
             return 0
         if args.cmd == "coverage":
-            from models.data.parse import coverage
+            from stepdiff.models.data.parse import coverage
 
             print(coverage().summary())
             return 0
         if args.cmd == "pairqa":
-            from models.data.annotation import load_all, write_jsonl
-            from models.data.pairqa import generate
+            from stepdiff.models.data.annotation import load_all, write_jsonl
+            from stepdiff.models.data.pairqa import generate
 
             anns = load_all(args.annotations)
             if not anns:
@@ -77,8 +77,8 @@ def main(argv: list[str]) -> int:
             print(f"{n} PairQA samples from {len(anns)} videos -> {args.out}")
             return 0
         if args.cmd == "convert-cc4d":
-            from models.data.annotation import from_captaincook, write_json
-            from models.data.captaincook import load_recordings
+            from stepdiff.models.data.annotation import from_captaincook, write_json
+            from stepdiff.models.data.captaincook import load_recordings
 
             os.makedirs(args.out, exist_ok=True)
             recs = load_recordings()

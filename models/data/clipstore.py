@@ -12,9 +12,9 @@ import os
 
 import numpy as np
 
-from models.data.annotation import parse_clip_id
-from runtime.errors import BadInput
-from runtime.video import read_clip
+from stepdiff.models.data.annotation import parse_clip_id
+from stepdiff.runtime.errors import BadInput
+from stepdiff.runtime.video import read_clip
 
 
 class ClipStore:

@@ -5,7 +5,7 @@ with the same seed so that the deviation is the only difference. Slot categories
 CaptainCook4D mistakes read by the parser; Order and Missing Step show the two or three steps
 around the change.
 
-    python -m models.data.contact_sheet --out docs/contact_sheet.png
+    python -m stepdiff.models.data.contact_sheet --out docs/contact_sheet.png
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ import sys
 import cv2
 import numpy as np
 
-from models.data.captaincook import clean_text, load_recipes
-from models.data.deviations import HEATING_VERBS, severity_of_change, visible
-from models.data.parse import iter_real_mistakes, parse_mistake, parse_step
-from models.data.phrases import describe_difference, order_difference, skip_difference
-from models.data.slots import CATEGORIES, Slots
+from stepdiff.models.data.captaincook import clean_text, load_recipes
+from stepdiff.models.data.deviations import HEATING_VERBS, severity_of_change, visible
+from stepdiff.models.data.parse import iter_real_mistakes, parse_mistake, parse_step
+from stepdiff.models.data.phrases import describe_difference, order_difference, skip_difference
+from stepdiff.models.data.slots import CATEGORIES, Slots
 
 # Which changed slots make a category's difference visible.
 VISIBLE = {
@@ -75,7 +75,7 @@ def _pick(frames: np.ndarray, k: int) -> list[np.ndarray]:
 def build_rows(
     size: int = 128, frames_per_step: int = 4, seed: int = 7
 ) -> list[tuple[str, np.ndarray, np.ndarray]]:
-    from models.data.render import RenderOptions, Segment, render_segment, segment_length
+    from stepdiff.models.data.render import RenderOptions, Segment, render_segment, segment_length
 
     opts = RenderOptions(size=size, fps=10.0, nuisance=True)
 

@@ -30,14 +30,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from models.data.parse import manner_set
-from models.data.phrases import (
+from stepdiff.models.data.parse import manner_set
+from stepdiff.models.data.phrases import (
     describe_difference,
     order_difference,
     shown_tool,
     skip_difference,
 )
-from models.data.slots import DEFAULT_CONTAINER, HEATS, VERB_MOTION, Slots
+from stepdiff.models.data.slots import DEFAULT_CONTAINER, HEATS, VERB_MOTION, Slots
 
 HEATING_VERBS = frozenset(
     {"heat", "cook", "boil", "simmer", "melt", "toast", "fry", "microwave", "saute"}
@@ -376,7 +376,7 @@ COUNT_UNITS = (None, "piece", "clove", "slice", "can", "block", "knob", "drop")
 
 def _look_key(name: str) -> str:
     try:
-        from models.data.render_looks import canonical
+        from stepdiff.models.data.render_looks import canonical
     except ImportError:  # no renderer: names stand for looks
         return name
     return canonical(name) or name
@@ -384,7 +384,7 @@ def _look_key(name: str) -> str:
 
 def _vessel_key(name: str | None, motion: str) -> str | None:
     try:
-        from models.data.render_scene import vessel_for
+        from stepdiff.models.data.render_scene import vessel_for
     except ImportError:
         return name
     return vessel_for(name, DEFAULT_CONTAINER.get(motion)).kind

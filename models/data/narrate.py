@@ -11,8 +11,8 @@ import re
 
 import numpy as np
 
-from models.data.phrases import fmt_number, gerund, step_phrase
-from models.data.slots import Slots
+from stepdiff.models.data.phrases import fmt_number, gerund, step_phrase
+from stepdiff.models.data.slots import Slots
 
 OPENERS = (
     "okay so now i'm",

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from models.data.captaincook import load_recipes
-from models.data.pairs import (
+from stepdiff.models.data.captaincook import load_recipes
+from stepdiff.models.data.pairs import (
     CapItem,
     Clip,
     Index,
@@ -33,7 +33,7 @@ from models.data.pairs import (
     rank_items,
     whole_clip,
 )
-from models.data.parse import parse_step
+from stepdiff.models.data.parse import parse_step
 
 V = "<video>"
 LETTERS = ("A", "B", "C", "D")

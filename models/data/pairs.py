@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from models.data.annotation import clip_id
+from stepdiff.models.data.annotation import clip_id
 
 
 @dataclass(frozen=True)

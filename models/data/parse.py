@@ -18,9 +18,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from models.data import lexicon as lx
-from models.data.captaincook import load_recordings, split_prefix
-from models.data.slots import CATEGORIES, SLOT_NAMES, Slots
+from stepdiff.models.data import lexicon as lx
+from stepdiff.models.data.captaincook import load_recordings, split_prefix
+from stepdiff.models.data.slots import CATEGORIES, SLOT_NAMES, Slots
 
 # ---------------------------------------------------------------- lexicon -> phrase table
 
@@ -1100,7 +1100,7 @@ def iter_real_mistakes():
 @lru_cache(maxsize=1)
 def coverage() -> Coverage:
     """How much of the real CaptainCook4D language the parser reads completely."""
-    from models.data.captaincook import distinct_step_texts
+    from stepdiff.models.data.captaincook import distinct_step_texts
 
     texts = distinct_step_texts()
     parses = [parse_step(t) for t in texts]

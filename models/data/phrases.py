@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from models.data.parse import manner_set
-from models.data.slots import DEFAULT_CONTAINER, Slots
+from stepdiff.models.data.parse import manner_set
+from stepdiff.models.data.slots import DEFAULT_CONTAINER, Slots
 
 PAST = {
     "add": "added",

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from models.data.captaincook import Recipe, Recording, clean_text, load_recipes
-from models.data.deviations import (
+from stepdiff.models.data.captaincook import Recipe, Recording, clean_text, load_recipes
+from stepdiff.models.data.deviations import (
     Deviation,
     change_for,
     order_deviation,
@@ -24,8 +24,8 @@ from models.data.deviations import (
     slot_deviation,
     visible,
 )
-from models.data.parse import parse_mistake, parse_step
-from models.data.slots import Slots
+from stepdiff.models.data.parse import parse_mistake, parse_step
+from stepdiff.models.data.slots import Slots
 
 
 @dataclass(frozen=True)

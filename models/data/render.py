@@ -22,10 +22,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from models.data.render_draw import Pen, name_hash
-from models.data.render_hands import draw_hand
-from models.data.render_looks import draw_package, look_for
-from models.data.render_motion import (
+from stepdiff.models.data.render_draw import Pen, name_hash
+from stepdiff.models.data.render_hands import draw_hand
+from stepdiff.models.data.render_looks import draw_package, look_for
+from stepdiff.models.data.render_motion import (
     DEFAULT_TOOL,
     MOTION_FNS,
     Frame,
@@ -34,8 +34,8 @@ from models.data.render_motion import (
     draw_spill,
     manner_for,
 )
-from models.data.render_nuisance import StepNuisance, camera, person, step_nuisance
-from models.data.render_scene import (
+from stepdiff.models.data.render_nuisance import StepNuisance, camera, person, step_nuisance
+from stepdiff.models.data.render_scene import (
     SOURCES_X,
     SOURCES_Y,
     Measure,
@@ -50,7 +50,7 @@ from models.data.render_scene import (
     measure_for,
     vessel_for,
 )
-from models.data.slots import DEFAULT_CONTAINER, Slots
+from stepdiff.models.data.slots import DEFAULT_CONTAINER, Slots
 
 __all__ = [
     "RenderOptions",

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from models.data.render_draw import RGB, Pen, hsv_rgb, name_hash, rot, shade
-from models.data.render_looks import Look, draw_bulk, draw_item
+from stepdiff.models.data.render_draw import RGB, Pen, hsv_rgb, name_hash, rot, shade
+from stepdiff.models.data.render_looks import Look, draw_bulk, draw_item
 
 STEEL: RGB = (204, 208, 214)
 TOOL_SCALE = 1.3  # tools are drawn in a 1/1.3 local frame: a knife is ~70 units long

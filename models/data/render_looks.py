@@ -12,7 +12,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from models.data.render_draw import RGB, Pen, hsv_rgb, mix, name_hash, rot, shade
+from stepdiff.models.data.render_draw import RGB, Pen, hsv_rgb, mix, name_hash, rot, shade
 
 # Forms whose amount is a volume (drawn as a pile, a fill or a puddle), not a count of pieces.
 BULK_FORMS = ("powder", "liquid", "paste", "grain")

@@ -12,9 +12,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from models.data.render_draw import Pen, mix, name_hash, rot, shade
-from models.data.render_hands import Hand, grip_for
-from models.data.render_looks import (
+from stepdiff.models.data.render_draw import Pen, mix, name_hash, rot, shade
+from stepdiff.models.data.render_hands import Hand, grip_for
+from stepdiff.models.data.render_looks import (
     Look,
     draw_bulk,
     draw_item,
@@ -22,7 +22,7 @@ from models.data.render_looks import (
     draw_texture,
     look_for,
 )
-from models.data.render_scene import (
+from stepdiff.models.data.render_scene import (
     MW_WIN,
     SOURCES_X,
     SOURCES_Y,
@@ -35,7 +35,7 @@ from models.data.render_scene import (
     draw_vessel_front,
     heat_level,
 )
-from models.data.slots import Slots
+from stepdiff.models.data.slots import Slots
 
 TAU = 2.0 * np.pi
 

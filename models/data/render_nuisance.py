@@ -13,7 +13,7 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
-from models.data.render_draw import RGB, Pen
+from stepdiff.models.data.render_draw import RGB, Pen
 
 _SKINS: tuple[RGB, ...] = (
     (240, 200, 170),

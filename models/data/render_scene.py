@@ -12,8 +12,8 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
-from models.data.render_draw import RGB, Pen, mix, name_hash, shade
-from models.data.render_looks import Look, draw_bulk, draw_item
+from stepdiff.models.data.render_draw import RGB, Pen, mix, name_hash, shade
+from stepdiff.models.data.render_looks import Look, draw_bulk, draw_item
 
 WALL_Y = 50.0  # where the backsplash meets the counter
 CENTER = (116.0, 150.0)  # where the step's container stands

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from models.data.slots import CATEGORIES as STEP_CATEGORIES
+from stepdiff.models.data.slots import CATEGORIES as STEP_CATEGORIES
 
 CATEGORIES = (*STEP_CATEGORIES, "Other")
 CLIP_ID = r"^.+_-?\d+(\.\d+)?_-?\d+(\.\d+)?$"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 
-from models.data.captaincook import recording_split
+from stepdiff.models.data.captaincook import recording_split
 
 SPLITS = ("train", "val", "test")
 
