@@ -28,13 +28,22 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 
-from stepdiff.runtime.bundle import sha256_file
+from stepdiff.runtime import contract
+from stepdiff.runtime.contract import (
+    ATTENTION_MASK,
+    GENAI_CONFIG,
+    INPUT_IDS,
+    INPUTS_EMBEDS,
+    LOGITS,
+    PAST_PATTERN,
+    POSITION_IDS,
+    PRESENT_PATTERN,
+)
 from stepdiff.runtime.errors import BadInput
+from stepdiff.runtime.files import sha256_file, write_json
 
-GENAI_CONFIG = "genai_config.json"
 TOKENIZER_CONFIG = "tokenizer_config.json"
 GENAI_FILES = (GENAI_CONFIG, TOKENIZER_CONFIG)
 
@@ -55,7 +64,7 @@ def _need(names: list[str], wanted: list[str], where: str, what: str) -> None:
         )
 
 
-def genai_config(manifest: dict, threads: int | None = 2, where: str = "manifest.json") -> dict:
+def genai_config(manifest: dict, threads: int | None = 2, where: str = contract.MANIFEST) -> dict:
     """The genai_config.json content for a bundle manifest (a pure function of it).
 
     `threads` sets intra_op_num_threads of both sessions (None: onnxruntime's default); 2 is the
@@ -79,12 +88,11 @@ def genai_config(manifest: dict, threads: int | None = 2, where: str = "manifest
     embed_out = _names(embed, "outputs", where, "embed_tokens")
     dec_in = _names(decoder, "inputs", where, "decoder")
     dec_out = _names(decoder, "outputs", where, "decoder")
-    kv_in = [f"past_key_values.{i}.{k}" for i in range(layers) for k in ("key", "value")]
-    kv_out = [f"present.{i}.{k}" for i in range(layers) for k in ("key", "value")]
-    _need(embed_in, ["input_ids"], where, "embed_tokens' inputs")
-    _need(embed_out, ["inputs_embeds"], where, "embed_tokens' outputs")
-    _need(dec_in, ["inputs_embeds", "attention_mask", "position_ids", *kv_in], where, "decoder")
-    _need(dec_out, ["logits", *kv_out], where, "decoder's outputs")
+    kv_in, kv_out = contract.past_names(layers), contract.present_names(layers)
+    _need(embed_in, [INPUT_IDS], where, "embed_tokens' inputs")
+    _need(embed_out, [INPUTS_EMBEDS], where, "embed_tokens' outputs")
+    _need(dec_in, [INPUTS_EMBEDS, ATTENTION_MASK, POSITION_IDS, *kv_in], where, "decoder")
+    _need(dec_out, [LOGITS, *kv_out], where, "decoder's outputs")
 
     session_options: dict = {"log_id": "stepdiff", "provider_options": []}
     if threads is not None:
@@ -104,17 +112,17 @@ def genai_config(manifest: dict, threads: int | None = 2, where: str = "manifest
                 "num_key_value_heads": kv_heads,
                 "num_hidden_layers": layers,
                 "inputs": {
-                    "input_ids": "input_ids",
-                    "inputs_embeds": "inputs_embeds",
-                    "attention_mask": "attention_mask",
-                    "position_ids": "position_ids",
-                    "past_key_names": "past_key_values.%d.key",
-                    "past_value_names": "past_key_values.%d.value",
+                    "input_ids": INPUT_IDS,
+                    "inputs_embeds": INPUTS_EMBEDS,
+                    "attention_mask": ATTENTION_MASK,
+                    "position_ids": POSITION_IDS,
+                    "past_key_names": PAST_PATTERN.format(kind="key"),
+                    "past_value_names": PAST_PATTERN.format(kind="value"),
                 },
                 "outputs": {
-                    "logits": "logits",
-                    "present_key_names": "present.%d.key",
-                    "present_value_names": "present.%d.value",
+                    "logits": LOGITS,
+                    "present_key_names": PRESENT_PATTERN.format(kind="key"),
+                    "present_value_names": PRESENT_PATTERN.format(kind="value"),
                 },
                 "pipeline": [
                     {
@@ -159,18 +167,6 @@ def tokenizer_config(manifest: dict) -> dict:
     }
 
 
-def _write_json_atomic(path: Path, obj: dict) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(json.dumps(obj, indent=2) + "\n")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 def write_genai_files(bundle_dir: str | os.PathLike, manifest: dict) -> dict[str, dict]:
     """Writes genai_config.json, and tokenizer_config.json unless there is one, into bundle_dir.
 
@@ -178,9 +174,9 @@ def write_genai_files(bundle_dir: str | os.PathLike, manifest: dict) -> dict[str
     exporter can list them before it writes manifest.json.
     """
     root = Path(bundle_dir)
-    _write_json_atomic(root / GENAI_CONFIG, genai_config(manifest))
+    write_json(root / GENAI_CONFIG, genai_config(manifest), indent=2)
     if not (root / TOKENIZER_CONFIG).is_file():
-        _write_json_atomic(root / TOKENIZER_CONFIG, tokenizer_config(manifest))
+        write_json(root / TOKENIZER_CONFIG, tokenizer_config(manifest), indent=2)
     return {
         name: {"sha256": sha256_file(root / name), "size": (root / name).stat().st_size}
         for name in GENAI_FILES
@@ -195,7 +191,7 @@ def write_genai_config(bundle_dir: str | os.PathLike) -> Path:
     built for the bundle before must be rebuilt.
     """
     root = Path(bundle_dir)
-    mpath = root / "manifest.json"
+    mpath = root / contract.MANIFEST
     if not mpath.is_file():
         raise BadInput(mpath, "is missing; build the bundle with `stepdiff export`")
     try:
@@ -207,8 +203,8 @@ def write_genai_config(bundle_dir: str | os.PathLike) -> Path:
     try:
         entries = write_genai_files(root, manifest)
     except ValueError as e:
-        raise BadInput(mpath, str(e).removeprefix("manifest.json: ")) from e
+        raise BadInput(mpath, str(e).removeprefix(f"{contract.MANIFEST}: ")) from e
     manifest["files"].update(entries)
     manifest["files"] = dict(sorted(manifest["files"].items()))
-    _write_json_atomic(mpath, manifest)
+    write_json(mpath, manifest, indent=2)
     return root / GENAI_CONFIG

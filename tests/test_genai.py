@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -14,6 +15,8 @@ from stepdiff.export.genai_config import (
     write_genai_config,
     write_genai_files,
 )
+from stepdiff.runtime import contract
+from stepdiff.runtime.files import sha256_file
 
 PROMPT = (
     "<|im_start|>system\nYou are a helpful cooking assistant.<|im_end|>\n"
@@ -24,11 +27,16 @@ EOS = (2,)  # <|im_end|>
 
 
 def _manifest(layers: int = 2) -> dict:
-    def io(names):
-        return [{"name": n, "dtype": "float32", "shape": []} for n in names]
-
-    kv_in = [f"past_key_values.{i}.{k}" for i in range(layers) for k in ("key", "value")]
-    kv_out = [f"present.{i}.{k}" for i in range(layers) for k in ("key", "value")]
+    dims = contract.ModelDims(
+        frames=2,
+        frame_size=32,
+        tokens_per_video=8,
+        hidden=16,
+        layers=layers,
+        kv_heads=2,
+        head_dim=4,
+        vocab=100,
+    )
     return {
         "lm": {
             "hidden": 16,
@@ -41,16 +49,8 @@ def _manifest(layers: int = 2) -> dict:
             "eos_token_ids": [2],
         },
         "graphs": {
-            "embed_tokens": {
-                "path": "embed_tokens.onnx",
-                "inputs": io(["input_ids"]),
-                "outputs": io(["inputs_embeds"]),
-            },
-            "decoder": {
-                "path": "decoder.onnx",
-                "inputs": io(["inputs_embeds", "attention_mask", "position_ids", *kv_in]),
-                "outputs": io(["logits", *kv_out]),
-            },
+            g: {"path": contract.graph_file(g), **contract.graph_io(g, dims).to_json()}
+            for g in ("embed_tokens", "decoder")
         },
     }
 
@@ -68,7 +68,7 @@ def test_config_is_a_two_stage_pipeline_from_the_manifest():
     want = m["graphs"]["decoder"]
     assert stages["decoder"]["inputs"] == [t["name"] for t in want["inputs"]]
     assert stages["decoder"]["outputs"] == [t["name"] for t in want["outputs"]]
-    assert stages["embed_tokens"]["outputs"] == ["inputs_embeds"]
+    assert stages["embed_tokens"]["outputs"] == [contract.INPUTS_EMBEDS]
     # Our graphs concatenate past and new keys: no shared max_length buffer.
     assert cfg["search"]["past_present_share_buffer"] is False
     assert cfg["model"]["context_length"] == cfg["search"]["max_length"] == 512
@@ -77,15 +77,13 @@ def test_config_is_a_two_stage_pipeline_from_the_manifest():
 def test_config_refuses_a_decoder_without_the_kv_cache():
     m = _manifest()
     m["graphs"]["decoder"]["inputs"] = m["graphs"]["decoder"]["inputs"][:3]
-    with pytest.raises(ValueError, match="past_key_values.0.key"):
+    with pytest.raises(ValueError, match=re.escape(contract.past_name(0, "key"))):
         genai_config(m)
-    with pytest.raises(ValueError, match="manifest.json: field 'lm'"):
+    with pytest.raises(ValueError, match=re.escape(f"{contract.MANIFEST}: field 'lm'")):
         genai_config({"graphs": {}})
 
 
 def test_files_keep_an_existing_tokenizer_config(tmp_path):
-    from stepdiff.runtime.bundle import sha256_file
-
     fresh, kept = tmp_path / "fresh", tmp_path / "kept"
     fresh.mkdir()
     kept.mkdir()
@@ -105,7 +103,7 @@ def test_files_keep_an_existing_tokenizer_config(tmp_path):
 def test_write_genai_config_on_a_bundle_without_manifest(tmp_path):
     from stepdiff.runtime.errors import BadInput
 
-    with pytest.raises(BadInput, match="manifest.json: is missing"):
+    with pytest.raises(BadInput, match=re.escape(f"{contract.MANIFEST}: is missing")):
         write_genai_config(tmp_path)
 
 
@@ -120,7 +118,7 @@ def genai_bundle(fp32_bundle, tmp_path):
 
 
 def test_written_files_are_listed_and_pass_the_runtime_checks(genai_bundle):
-    from stepdiff.runtime.bundle import load_bundle, sha256_file
+    from stepdiff.runtime.bundle import load_bundle
 
     b = load_bundle(genai_bundle)  # checks every listed sha256
     for name in (GENAI_CONFIG, TOKENIZER_CONFIG):
@@ -159,7 +157,7 @@ def test_genai_tokenizes_and_decodes_like_the_runtime(genai_bundle):
     from tokenizers import Tokenizer
 
     ids = (
-        Tokenizer.from_file(str(genai_bundle / "tokenizer.json"))
+        Tokenizer.from_file(str(genai_bundle / contract.TOKENIZER))
         .encode(PROMPT, add_special_tokens=False)
         .ids
     )
@@ -180,6 +178,6 @@ def test_genai_runs_the_int4_gqa_decoder(stepdiff_model, tmp_path):
 
     bundle = write_bundle(stepdiff_model, tmp_path / "int4", ExportOptions(quant="int4"))
     write_genai_config(bundle)
-    tok = Tokenizer.from_file(str(bundle / "tokenizer.json"))
+    tok = Tokenizer.from_file(str(bundle / contract.TOKENIZER))
     ids = tok.encode(PROMPT, add_special_tokens=False).ids
     assert _genai_greedy(bundle, ids) == _runtime_greedy(bundle, ids)
