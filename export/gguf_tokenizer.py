@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, processors
 
+from stepdiff.runtime.contract import TOKENIZER
 from stepdiff.runtime.errors import BadInput
+from stepdiff.runtime.files import write_atomic
 
 # llama.cpp's token types (gguf.TokenType); only these two change how text is split.
 _CONTROL = 3
@@ -62,7 +63,7 @@ def tokenizer_files_from_gguf(gguf_path: str | os.PathLike) -> dict[str, bytes]:
     vocab = read_vocab(gguf_path)
     tokenizer = build_tokenizer(vocab, gguf_path)
     files = {
-        "tokenizer.json": tokenizer.to_str(pretty=True).encode(),
+        TOKENIZER: tokenizer.to_str(pretty=True).encode(),
         "tokenizer_config.json": _json_bytes(_tokenizer_config(vocab)),
         "generation_config.json": _json_bytes(_generation_config(vocab)),
     }
@@ -78,16 +79,7 @@ def write_tokenizer_files(gguf_path: str | os.PathLike, out_dir: str | os.PathLi
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for name, data in sorted(files.items()):
-        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=out)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            os.chmod(tmp, 0o644)  # mkstemp makes it private; bundle files are meant to be shared
-            os.replace(tmp, out / name)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        written.append(out / name)
+        written.append(write_atomic(out / name, data))
     return written
 
 

@@ -31,6 +31,8 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
+from stepdiff.runtime.files import write_atomic_with
+
 # Everything after the backbone stays float (see the module docstring).
 DEFAULT_KEEP_FLOAT_PREFIXES = ("/vision/pool/", "/projector/")
 
@@ -320,8 +322,7 @@ def quantize_vision_encoder(
         if options.bias_correction:
             corrected = _correct_biases(q, fp32, _conv_input_means(fp32, clips, name))
         q.producer_name = "stepdiff.export.quantize_encoder"
-        onnx.save_model(q, tmp_out)
-        os.replace(tmp_out, out_path)
+        write_atomic_with(out_path, lambda tmp_path: onnx.save_model(q, tmp_path))
     return {
         "format": "QDQ static",
         "weights": "int8 per-channel",

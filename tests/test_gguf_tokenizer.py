@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from tokenizers import Tokenizer
 
+from stepdiff.runtime.contract import TOKENIZER
 from stepdiff.runtime.prompt import COMPARE_QUESTION, SYSTEM, chat_text, compare_prompt
 
 TEXTS = [
@@ -86,7 +87,7 @@ def reference() -> Path:
 def test_files_are_built_without_torch(built):
     result, out = built
     assert result["leaked"] == []
-    names = {"tokenizer.json", "tokenizer_config.json", "generation_config.json"}
+    names = {TOKENIZER, "tokenizer_config.json", "generation_config.json"}
     assert set(result["files"]) == names | {"chat_template.jinja"}
     assert sorted(p.name for p in out.iterdir()) == result["files"]  # no temp files left
 
@@ -94,7 +95,7 @@ def test_files_are_built_without_torch(built):
 def test_encodings_match_reference(built, reference):
     result, out = built
     ref = Tokenizer.from_file(str(reference / "tokenizer.json"))
-    mine = Tokenizer.from_file(str(out / "tokenizer.json"))
+    mine = Tokenizer.from_file(str(out / TOKENIZER))
     for text, ids in zip(TEXTS, result["ids"], strict=True):
         want = ref.encode(text, add_special_tokens=False)
         assert ids == want.ids, text
@@ -109,7 +110,7 @@ def test_encodings_match_reference(built, reference):
 
 def test_tokenizer_json_is_the_reference(built, reference):
     _, out = built
-    mine = json.loads((out / "tokenizer.json").read_text())
+    mine = json.loads((out / TOKENIZER).read_text())
     ref = json.loads((reference / "tokenizer.json").read_text())
     for key in ("added_tokens", "normalizer", "pre_tokenizer", "post_processor", "decoder"):
         assert mine[key] == ref[key], key
