@@ -19,8 +19,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
-import onnx
-from onnx import TensorProto, helper, numpy_helper
+
+from stepdiff.export.onnx_ops import Graph
 
 # EfficientNet-Lite0, from efficientnet_lite_pytorch's block table: (repeats, kernel, stride) per
 # stage. Strides cannot be read off the weights, kernels and channels can and are checked.
@@ -34,79 +34,6 @@ _LN_EPS = 1e-5  # nn.LayerNorm's default, which Projector uses
 _RELU6 = (0.0, 6.0)
 
 _CONFIG_KEYS = ("frames", "frame_size", "grid", "vision_dim", "lm_dim", "pixel_mean", "pixel_std")
-
-
-class Graph:
-    """Nodes, initializers and IO, then one atomic save. Names are paths ("/vision/blocks.3/
-    depthwise/Conv") so a profile or a Netron view reads like the model."""
-
-    def __init__(self, name: str, opset: int) -> None:
-        self.name, self.opset = name, opset
-        self.nodes: list[onnx.NodeProto] = []
-        self.initializers: list[onnx.TensorProto] = []
-        self.inputs: list[onnx.ValueInfoProto] = []
-        self.outputs: list[onnx.ValueInfoProto] = []
-        self._names: set[str] = set()
-        self._consts: dict[tuple, str] = {}
-
-    def _unique(self, name: str) -> str:
-        base, i = name, 1
-        while name in self._names:
-            name, i = f"{base}_{i}", i + 1
-        self._names.add(name)
-        return name
-
-    def input(self, name: str, elem_type: int, shape: list) -> str:
-        self._names.add(name)
-        self.inputs.append(helper.make_tensor_value_info(name, elem_type, shape))
-        return name
-
-    def output(self, name: str, elem_type: int, shape: list) -> None:
-        self.outputs.append(helper.make_tensor_value_info(name, elem_type, shape))
-
-    def initializer(self, array: np.ndarray, name: str) -> str:
-        name = self._unique(name)
-        self.initializers.append(numpy_helper.from_array(np.ascontiguousarray(array), name))
-        return name
-
-    def const(self, value, dtype: str = "int64") -> str:
-        """A small constant, shared by every node that asks for the same value."""
-        array = np.asarray(value, dtype=dtype)
-        key = (dtype, array.shape, array.tobytes())
-        if key not in self._consts:
-            label = "_".join(str(v) for v in array.reshape(-1)[:4]).replace("-", "m")
-            self._consts[key] = self.initializer(array, f"/const/{dtype}_{label}")
-        return self._consts[key]
-
-    def op(
-        self, op_type: str, inputs: list[str], name: str, output: str | None = None, **attrs
-    ) -> str:
-        """Add one node named `name`; returns its output, named after the node unless given."""
-        name = self._unique(name)
-        out = self._unique(output or f"{name}/output_0")
-        self.nodes.append(helper.make_node(op_type, inputs, [out], name=name, **attrs))
-        return out
-
-    def save(self, path: str) -> None:
-        graph = helper.make_graph(
-            self.nodes, self.name, self.inputs, self.outputs, initializer=self.initializers
-        )
-        model = helper.make_model(
-            graph,
-            opset_imports=[helper.make_opsetid("", self.opset)],
-            producer_name="stepdiff.export.encoder_builder",
-        )
-        model.ir_version = 8  # loadable by onnxruntime releases back to 1.15
-        onnx.checker.check_model(model)
-        directory = os.path.dirname(os.path.abspath(path))
-        os.makedirs(directory, exist_ok=True)
-        tmp = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.tmp")
-        try:
-            onnx.save_model(model, tmp)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
 
 
 @dataclass(frozen=True)
@@ -307,7 +234,7 @@ def _projector(g: Graph, x: str, w: _Weights, c: dict, channels: int) -> str:
     bias = g.initializer(
         pos.reshape(t * gg, d).astype(np.float32), "/projector/fc2_bias_time_space"
     )
-    return g.op("Add", [x, bias], "/projector/Add", output="video_embeds")
+    return g.op("Add", [x, bias], "/projector/Add", outputs=["video_embeds"])
 
 
 def encoder_io(config: Mapping) -> dict:
@@ -346,8 +273,8 @@ def build_vision_encoder(
     t, size, grid = c["frames"], c["frame_size"], c["grid"]
     print(f"building {os.path.basename(out_path)} from weights ...", file=sys.stderr)
 
-    g = Graph("stepdiff_vision_encoder", opset=17)
-    pixels = g.input("pixel_values", TensorProto.UINT8, ["batch_size", t, size, size, 3])
+    g = Graph("stepdiff_vision_encoder", opset=17, producer="stepdiff.export.encoder_builder")
+    pixels = g.input("pixel_values", "uint8", ["batch_size", t, size, size, 3])
     # Layout change on uint8 (a quarter of the bytes of float), then the exact torch arithmetic.
     x = g.op("Reshape", [pixels, g.const([-1, size, size, 3])], "/vision/frames/Reshape")
     x = g.op("Transpose", [x], "/vision/frames/Transpose", perm=[0, 3, 1, 2])
@@ -368,6 +295,6 @@ def build_vision_encoder(
     x = g.op("Transpose", [x], "/vision/pool/Transpose", perm=[0, 2, 1])
 
     _projector(g, x, _Weights(projector, "projector weights"), c, channels)
-    g.output("video_embeds", TensorProto.FLOAT, ["batch_size", t * grid * grid, c["lm_dim"]])
+    g.output("video_embeds", "float32", ["batch_size", t * grid * grid, c["lm_dim"]])
     g.save(out_path)
     return encoder_io(c)

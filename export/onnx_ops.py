@@ -1,9 +1,9 @@
-"""A small graph writer: nodes, initializers and IO, then one atomic save.
+"""The graph writer both builders use: nodes, initializers and IO, then one atomic save.
 
-Building a decoder node by node (the onnxruntime-genai builder's way) needs little more than
+Building a graph node by node (the onnxruntime-genai builder's way) needs little more than
 unique names, deduplicated constants and a save that never leaves half a file behind. Node and
-tensor names follow a path-like scheme ("/model/layers.3/attn/qkv_proj/MatMul") so a profile or
-a Netron view reads like the model.
+tensor names follow a path-like scheme ("/model/layers.3/attn/qkv_proj/MatMul",
+"/vision/blocks.3/depthwise/Conv") so a profile or a Netron view reads like the model.
 """
 
 from __future__ import annotations
@@ -16,22 +16,27 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from stepdiff.runtime.files import write_atomic_with
+
 MS_DOMAIN = "com.microsoft"
 
 # protobuf cannot serialize a message over 2 GiB; stay clear of it with some headroom.
 _INLINE_LIMIT = 1_800_000_000
 
+# The contract's (numpy) dtype names.
 DTYPES = {
     "float32": TensorProto.FLOAT,
     "int64": TensorProto.INT64,
     "int32": TensorProto.INT32,
+    "uint8": TensorProto.UINT8,
 }
 
 
 class Graph:
-    def __init__(self, name: str, opset: int = 17) -> None:
+    def __init__(self, name: str, opset: int = 17, producer: str = "stepdiff.export") -> None:
         self.name = name
         self.opset = opset
+        self.producer = producer
         self.nodes: list[onnx.NodeProto] = []
         self.initializers: list[onnx.TensorProto] = []
         self.inputs: list[onnx.ValueInfoProto] = []
@@ -55,6 +60,7 @@ class Graph:
         return name
 
     def output(self, name: str, dtype: str, shape: Sequence[int | str]) -> None:
+        """Declares a graph output; a node makes it by naming it in its `outputs`."""
         self.outputs.append(helper.make_tensor_value_info(name, DTYPES[dtype], list(shape)))
 
     def initializer(self, array: np.ndarray, name: str) -> str:
@@ -105,30 +111,35 @@ class Graph:
         opsets = [helper.make_opsetid("", self.opset)]
         if self._uses_ms:
             opsets.append(helper.make_opsetid(MS_DOMAIN, 1))
-        model = helper.make_model(graph, opset_imports=opsets, producer_name="stepdiff.export")
+        model = helper.make_model(graph, opset_imports=opsets, producer_name=self.producer)
         # IR 8 keeps the file loadable by onnxruntime releases back to 1.15.
         model.ir_version = 8
         return model
 
     def save(self, path: str) -> None:
-        """Write the graph atomically: a reader sees the old file or the whole new one."""
+        """Check the graph, then write it atomically: a reader sees the old file or the whole new
+        one."""
         model = self.model()
+        large = self.initializer_bytes > _INLINE_LIMIT
+        if not large:
+            onnx.checker.check_model(model)
+            write_atomic_with(path, lambda tmp: onnx.save_model(model, tmp))
+            return
+        # Over protobuf's limit the weights go to a second file, beside the graph (the checker
+        # cannot take such a model in memory). Both are written in a scratch directory, then
+        # moved into place: the data first, so the graph never points at missing weights.
         directory = os.path.dirname(os.path.abspath(path)) or "."
         os.makedirs(directory, exist_ok=True)
-        large = self.initializer_bytes > _INLINE_LIMIT
         with tempfile.TemporaryDirectory(dir=directory, prefix=".onnx-") as tmp:
             tmp_model = os.path.join(tmp, os.path.basename(path))
             data_name = os.path.basename(path) + ".data"
-            if large:
-                onnx.save_model(
-                    model,
-                    tmp_model,
-                    save_as_external_data=True,
-                    all_tensors_to_one_file=True,
-                    location=data_name,
-                    size_threshold=1024,
-                )
-                os.replace(os.path.join(tmp, data_name), os.path.join(directory, data_name))
-            else:
-                onnx.save_model(model, tmp_model)
+            onnx.save_model(
+                model,
+                tmp_model,
+                save_as_external_data=True,
+                all_tensors_to_one_file=True,
+                location=data_name,
+                size_threshold=1024,
+            )
+            os.replace(os.path.join(tmp, data_name), os.path.join(directory, data_name))
             os.replace(tmp_model, path)
