@@ -15,6 +15,10 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
+from stepdiff.export.decoder_builder import DecoderBuildOptions, build_decoder, build_embed_tokens
+from stepdiff.export.encoder_builder import build_vision_encoder
+from stepdiff.export.genai_config import write_genai_files
+from stepdiff.export.sources import BundleSources, sources_from_model
 from stepdiff.runtime.bundle import FORMAT_VERSION, sha256_file
 from stepdiff.runtime.prompt import SYSTEM
 
@@ -40,27 +44,6 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def lm_dims(lm_config):
-    from stepdiff.export.decoder_builder import LlamaDims
-
-    c = lm_config
-    return LlamaDims(
-        hidden=c.hidden_size,
-        layers=c.num_hidden_layers,
-        heads=c.num_attention_heads,
-        kv_heads=c.num_key_value_heads,
-        head_dim=getattr(c, "head_dim", None) or c.hidden_size // c.num_attention_heads,
-        intermediate=c.intermediate_size,
-        vocab=c.vocab_size,
-        rms_eps=float(c.rms_norm_eps),
-        rope_theta=float(c.rope_parameters["rope_theta"])
-        if getattr(c, "rope_parameters", None)
-        else float(c.rope_theta),
-        tied=bool(c.tie_word_embeddings),
-        max_positions=int(getattr(c, "max_position_embeddings", 8192)),
-    )
-
-
 def write_bundle(
     model_or_sources,
     out_dir: str | os.PathLike,
@@ -69,14 +52,6 @@ def write_bundle(
 ) -> Path:
     """Exports a models.model.StepDiffModel or export.sources.BundleSources into `out_dir`,
     replacing what was there. Only the StepDiffModel form needs torch."""
-    from stepdiff.export.decoder_builder import (
-        DecoderBuildOptions,
-        build_decoder,
-        build_embed_tokens,
-    )
-    from stepdiff.export.encoder_builder import build_vision_encoder
-    from stepdiff.export.genai_config import write_genai_files
-    from stepdiff.export.sources import BundleSources, sources_from_model
     from stepdiff.models.pretrained import EFFNET_ID, SMOLLM2_GGUF_SHA256, SMOLLM2_ID
 
     src = (

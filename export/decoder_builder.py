@@ -35,6 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm import tqdm
 
+from stepdiff.export.dims import LlamaDims
 from stepdiff.export.gguf_weights import weights_from_gguf
 from stepdiff.export.onnx_ops import MS_DOMAIN, Graph
 from stepdiff.export.quantize_weights import (
@@ -46,7 +47,6 @@ from stepdiff.export.quantize_weights import (
 
 __all__ = [
     "DecoderBuildOptions",
-    "LlamaDims",
     "build_decoder",
     "build_embed_tokens",
     "decoder_io",
@@ -61,22 +61,6 @@ _BITS = {"int8": 8, "int4": 4}
 # Masked scores get the lowest float rather than -inf: a row whose keys are all masked (a padded
 # query) then softmaxes to a harmless uniform row instead of NaN, as in HF.
 _MASKED = float(np.finfo(np.float32).min)
-
-
-@dataclass(frozen=True)
-class LlamaDims:
-    hidden: int
-    layers: int
-    heads: int
-    kv_heads: int
-    head_dim: int
-    intermediate: int
-    vocab: int
-    rms_eps: float
-    rope_theta: float
-    tied: bool
-    # Only the "gqa" graph needs it: the length of its cos/sin caches.
-    max_positions: int = 8192
 
 
 @dataclass(frozen=True)

@@ -9,14 +9,11 @@ weights plug into a graph that uses the rotate_half convention.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
 import numpy as np
 
+from stepdiff.export.dims import LlamaDims
 from stepdiff.runtime.errors import BadInput
-
-if TYPE_CHECKING:
-    from stepdiff.export.decoder_builder import LlamaDims
 
 _BLOCK_NAMES = {
     "attn_norm": "input_layernorm",
@@ -56,8 +53,6 @@ def _field(reader, key: str, path: str, default=None):
 def weights_from_gguf(path: str) -> tuple[dict[str, np.ndarray], LlamaDims]:
     """All weights of a Llama GGUF, de-quantized to float32 and named like HF's state_dict."""
     from gguf import GGUFReader, dequantize
-
-    from stepdiff.export.decoder_builder import LlamaDims
 
     try:
         reader = GGUFReader(path)

@@ -17,9 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
-from stepdiff.export.decoder_builder import LlamaDims
-from stepdiff.runtime.bundle import sha256_file
+from stepdiff.export.dims import LlamaDims, lm_dims
+from stepdiff.runtime import contract
 from stepdiff.runtime.errors import BadInput
+from stepdiff.runtime.files import sha256_file
 
 LORA_A, LORA_B = ".lora_a", ".lora_b"
 
@@ -138,7 +139,6 @@ def sources_from_files(
 
 def sources_from_model(model, description: str = "untrained projector") -> BundleSources:
     """A live StepDiffModel (torch), LoRA merged if it has any."""
-    from stepdiff.export.bundle import lm_dims
     from stepdiff.models.lora import merged_state_dict
     from stepdiff.models.pretrained import smollm2_hf_dir
 
@@ -148,7 +148,7 @@ def sources_from_model(model, description: str = "untrained projector") -> Bundl
     hf = smollm2_hf_dir()
     files = {
         n: (hf / n).read_bytes()
-        for n in ("tokenizer.json", "chat_template.jinja", "generation_config.json")
+        for n in (contract.TOKENIZER, "chat_template.jinja", "generation_config.json")
         if (hf / n).is_file()
     }
     dims = lm_dims(model.lm.config)

@@ -15,12 +15,12 @@ transformers = pytest.importorskip("transformers")
 
 from stepdiff.export.decoder_builder import (  # noqa: E402
     DecoderBuildOptions,
-    LlamaDims,
     build_decoder,
     build_embed_tokens,
     decoder_io,
     weights_from_gguf,
 )
+from stepdiff.export.dims import LlamaDims  # noqa: E402
 from stepdiff.export.quantize_weights import (  # noqa: E402
     dequantize_blockwise,
     pack_bits,
