@@ -6,7 +6,6 @@ export never leaves a half-written bundle where a good one was.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import sys
@@ -16,10 +15,12 @@ from importlib import metadata
 from pathlib import Path
 
 from stepdiff.export.decoder_builder import DecoderBuildOptions, build_decoder, build_embed_tokens
+from stepdiff.export.dims import model_dims
 from stepdiff.export.encoder_builder import build_vision_encoder
 from stepdiff.export.genai_config import write_genai_files
 from stepdiff.export.sources import BundleSources, sources_from_model
-from stepdiff.runtime.bundle import FORMAT_VERSION, sha256_file
+from stepdiff.runtime.contract import FORMAT_VERSION, MANIFEST, ModelDims, graph_file, graph_io
+from stepdiff.runtime.files import sha256_file, write_json
 from stepdiff.runtime.prompt import SYSTEM
 
 
@@ -44,6 +45,16 @@ def _versions() -> dict[str, str]:
     return out
 
 
+def _graph_entry(graph: str, dims: ModelDims, quantization: str, **detail) -> dict:
+    """A graph's manifest entry: its IO as the contract gives it, its file, its quantization."""
+    return {
+        **graph_io(graph, dims).to_json(),
+        "path": graph_file(graph),
+        "quantization": quantization,
+        **detail,
+    }
+
+
 def write_bundle(
     model_or_sources,
     out_dir: str | os.PathLike,
@@ -64,25 +75,27 @@ def write_bundle(
     tmp = Path(tempfile.mkdtemp(prefix=".bundle-", dir=out.parent))
     try:
         c = src.config
+        lm = src.dims
+        dims = model_dims(c, lm)
         graphs = {}
-        graphs["vision_encoder"] = build_vision_encoder(
-            src.backbone, src.projector, c, str(tmp / "vision_encoder.onnx")
-        )
-        graphs["vision_encoder"].update(path="vision_encoder.onnx", quantization="fp32")
+        encoder_path = tmp / graph_file("vision_encoder")
+        build_vision_encoder(src.backbone, src.projector, c, str(encoder_path))
+        graphs["vision_encoder"] = _graph_entry("vision_encoder", dims, "fp32")
         if options.encoder == "int8":
             from stepdiff.export.quantize_encoder import quantize_vision_encoder, rendered_clips
 
             fp32_path = tmp / "vision_encoder.fp32.onnx"
-            os.replace(tmp / "vision_encoder.onnx", fp32_path)
+            os.replace(encoder_path, fp32_path)
             detail = quantize_vision_encoder(
                 str(fp32_path),
-                str(tmp / "vision_encoder.onnx"),
+                str(encoder_path),
                 rendered_clips(32, c["frames"], c["frame_size"], seed=0),
             )
             fp32_path.unlink()
-            graphs["vision_encoder"].update(quantization="int8", quantization_detail=detail)
+            graphs["vision_encoder"] = _graph_entry(
+                "vision_encoder", dims, "int8", quantization_detail=detail
+            )
 
-        dims = src.dims
         # int4 by default keeps the GGUF's Q4_1 weights on their own grid (exact) and runs the
         # LoRA as a small float side branch: most LoRA deltas are below half a 4-bit step, so
         # re-quantizing merged weights rounds them away (teacher-forced greedy agreement with
@@ -95,15 +108,14 @@ def write_bundle(
         )
         side = src.lora if lora_mode == "side" else {}
         weights = src.lm if side else src.merged_lm()
-        print(f"building embed_tokens.onnx and decoder.onnx ({options.quant}) ...", file=sys.stderr)
+        embed_file, decoder_file = graph_file("embed_tokens"), graph_file("decoder")
+        print(f"building {embed_file} and {decoder_file} ({options.quant}) ...", file=sys.stderr)
         q = options.quant
         # The GGUF stores the tied embedding as 8-bit, so int8 embedding and LM head lose
         # nothing against it; the fp32 bundle stays the plain reference.
         table_q = "fp32" if q == "fp32" else "int8"
-        graphs["embed_tokens"] = build_embed_tokens(
-            weights, dims, str(tmp / "embed_tokens.onnx"), quant=table_q
-        )
-        graphs["embed_tokens"].update(path="embed_tokens.onnx", quantization=table_q)
+        build_embed_tokens(weights, lm, str(tmp / embed_file), quant=table_q)
+        graphs["embed_tokens"] = _graph_entry("embed_tokens", dims, table_q)
         dec_opts = DecoderBuildOptions(
             quant=q,
             block_size=options.block_size,
@@ -111,10 +123,8 @@ def write_bundle(
             lm_head=table_q,
             attention="standard" if q == "fp32" else "gqa",
         )
-        graphs["decoder"] = build_decoder(
-            weights, dims, dec_opts, str(tmp / "decoder.onnx"), side, src.lora_scale
-        )
-        graphs["decoder"].update(path="decoder.onnx", quantization=q)
+        build_decoder(weights, lm, dec_opts, str(tmp / decoder_file), side, src.lora_scale)
+        graphs["decoder"] = _graph_entry("decoder", dims, q)
         if q != "fp32":
             graphs["decoder"]["quantization_detail"] = {
                 "op": "MatMulNBits",
@@ -162,13 +172,13 @@ def write_bundle(
                 "sampling": "uniform: centres of T equal bins over the clip",
             },
             "lm": {
-                "hidden": dims.hidden,
-                "layers": dims.layers,
-                "heads": dims.heads,
-                "kv_heads": dims.kv_heads,
-                "head_dim": dims.head_dim,
-                "vocab": dims.vocab,
-                "max_length": dims.max_positions,
+                "hidden": lm.hidden,
+                "layers": lm.layers,
+                "heads": lm.heads,
+                "kv_heads": lm.kv_heads,
+                "head_dim": lm.head_dim,
+                "vocab": lm.vocab,
+                "max_length": lm.max_positions,
                 "eos_token_ids": [2],  # <|im_end|>: SmolLM2's end of turn
                 "system_prompt": SYSTEM,
                 "chat_format": "chatml",
@@ -179,7 +189,7 @@ def write_bundle(
             "tools": _versions(),
         }
         manifest["files"].update(write_genai_files(tmp, manifest))  # lists them with sha256
-        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+        write_json(tmp / MANIFEST, manifest, indent=2)
         tmp.chmod(0o755)  # mkdtemp makes it private; a bundle is meant to be shared
         if out.exists():
             old = Path(tempfile.mkdtemp(prefix=".old-bundle-", dir=out.parent))

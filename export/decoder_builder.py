@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm import tqdm
 
-from stepdiff.export.dims import LlamaDims
+from stepdiff.export.dims import LlamaDims, lm_graph_dims
 from stepdiff.export.gguf_weights import weights_from_gguf
 from stepdiff.export.onnx_ops import MS_DOMAIN, Graph
 from stepdiff.export.quantize_weights import (
@@ -44,13 +44,21 @@ from stepdiff.export.quantize_weights import (
     quantize_blockwise,
     quantize_table_int8,
 )
+from stepdiff.runtime import contract
+from stepdiff.runtime.contract import (
+    ATTENTION_MASK,
+    INPUT_IDS,
+    INPUTS_EMBEDS,
+    LOGITS,
+    POSITION_IDS,
+    past_name,
+    present_name,
+)
 
 __all__ = [
     "DecoderBuildOptions",
     "build_decoder",
     "build_embed_tokens",
-    "decoder_io",
-    "embed_tokens_io",
     "weights_from_gguf",
 ]
 
@@ -94,36 +102,6 @@ class DecoderBuildOptions:
             raise ValueError(
                 f"DecoderBuildOptions.block_size={self.block_size}: use a power of two >= 16"
             )
-
-
-def _io(name: str, dtype: str, shape: list) -> dict:
-    return {"name": name, "dtype": dtype, "shape": shape}
-
-
-def decoder_io(dims: LlamaDims) -> dict:
-    """The decoder's graph inputs and outputs, as the manifest records them."""
-    kv_past = ["batch_size", dims.kv_heads, "past_sequence_length", dims.head_dim]
-    kv_present = ["batch_size", dims.kv_heads, "total_sequence_length", dims.head_dim]
-    inputs = [
-        _io("inputs_embeds", "float32", ["batch_size", "sequence_length", dims.hidden]),
-        _io("attention_mask", "int64", ["batch_size", "total_sequence_length"]),
-        _io("position_ids", "int64", ["batch_size", "sequence_length"]),
-    ]
-    outputs = [_io("logits", "float32", ["batch_size", "sequence_length", dims.vocab])]
-    for i in range(dims.layers):
-        for kind in ("key", "value"):
-            inputs.append(_io(f"past_key_values.{i}.{kind}", "float32", kv_past))
-            outputs.append(_io(f"present.{i}.{kind}", "float32", kv_present))
-    return {"inputs": inputs, "outputs": outputs}
-
-
-def embed_tokens_io(dims: LlamaDims) -> dict:
-    return {
-        "inputs": [_io("input_ids", "int64", ["batch_size", "sequence_length"])],
-        "outputs": [
-            _io("inputs_embeds", "float32", ["batch_size", "sequence_length", dims.hidden])
-        ],
-    }
 
 
 def expected_shapes(dims: LlamaDims) -> dict[str, tuple[int, ...]]:
@@ -174,7 +152,7 @@ def build_decoder(
     lora: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
     lora_scale: float = 0.0,
 ) -> dict:
-    """Write decoder.onnx to out_path; returns its IO for the manifest.
+    """Write decoder.onnx to out_path; returns its IO as the manifest records it.
 
     lora: module name (e.g. "model.layers.0.self_attn.q_proj") -> (A [r, in], B [out, r]),
     added as float side branches y += lora_scale * (x A^T) B^T next to the (quantized) weights.
@@ -182,7 +160,7 @@ def build_decoder(
     check_weights(weights, dims)
     graph = _DecoderWriter(weights, dims, options, lora or {}, lora_scale).build()
     graph.save(out_path)
-    return decoder_io(dims)
+    return contract.decoder_io(lm_graph_dims(dims)).to_json()
 
 
 def build_embed_tokens(
@@ -197,11 +175,13 @@ def build_embed_tokens(
         raise ValueError(
             f"weights: 'model.embed_tokens.weight' is {got}, expected {[dims.vocab, dims.hidden]}"
         )
+    io = contract.embed_tokens_io(lm_graph_dims(dims))
     g = Graph("embed_tokens")
-    ids = g.input("input_ids", "int64", ["batch_size", "sequence_length"])
+    g.declare_io(io)
+    ids = INPUT_IDS
     if quant == "fp32":
         w = g.initializer(table.astype(np.float32), "model.embed_tokens.weight")
-        g.op("Gather", [w, ids], "/model/embed_tokens/Gather", outputs=["inputs_embeds"])
+        g.op("Gather", [w, ids], "/model/embed_tokens/Gather", outputs=[INPUTS_EMBEDS])
     else:
         q = quantize_table_int8(table.astype(np.float32))
         n_blocks = dims.hidden // q.block_size
@@ -218,12 +198,10 @@ def build_embed_tokens(
             "Reshape",
             [rows, g.const([0, 0, dims.hidden])],
             "/model/embed_tokens/Rows",
-            outputs=["inputs_embeds"],
+            outputs=[INPUTS_EMBEDS],
         )
-    io = embed_tokens_io(dims)
-    g.output("inputs_embeds", "float32", io["outputs"][0]["shape"])
     g.save(out_path)
-    return io
+    return io.to_json()
 
 
 class _DecoderWriter:
@@ -242,10 +220,8 @@ class _DecoderWriter:
         self.dims = dims
         self.opts = opts
         self.g = Graph("decoder")
-        self.io = decoder_io(dims)
+        self.g.declare_io(contract.decoder_io(lm_graph_dims(dims)))
         self._block_sums: dict[int, str] = {}
-        for spec in self.io["inputs"]:
-            self.g.input(spec["name"], spec["dtype"], spec["shape"])
 
     def build(self) -> Graph:
         g, dims = self.g, self.dims
@@ -256,16 +232,14 @@ class _DecoderWriter:
             self._gqa_lengths()
         # The residual stream and the block output still to be added to it: the add is done by
         # the next norm, which the "gqa" flavour fuses into one SkipSimplifiedLayerNormalization.
-        residual, pending = "inputs_embeds", None
+        residual, pending = INPUTS_EMBEDS, None
         desc = f"decoder {self.opts.quant}/{self.opts.attention}"
         for i in tqdm(range(dims.layers), desc=desc, file=sys.stderr, leave=False):
             residual, pending = self._layer(i, residual, pending)
         h, _ = self._add_norm(residual, pending, "model.norm.weight", "/model/norm")
         head = self.w["model.embed_tokens.weight" if dims.tied else "lm_head.weight"]
         bits = _BITS.get(self.opts.lm_head)
-        self._base_linear(h, head, "/model/lm_head", bits, output="logits")
-        for spec in self.io["outputs"]:
-            g.output(spec["name"], spec["dtype"], spec["shape"])
+        self._base_linear(h, head, "/model/lm_head", bits, output=LOGITS)
         return g
 
     # --- building blocks -------------------------------------------------------------------
@@ -395,7 +369,7 @@ class _DecoderWriter:
     def _rope_tables(self) -> None:
         """cos and sin [B, 1, S, Dh] at position_ids, computed in the graph: no length limit."""
         g, name = self.g, "/model/rotary_emb"
-        pos = g.op("Cast", ["position_ids"], f"{name}/Cast", to=1)
+        pos = g.op("Cast", [POSITION_IDS], f"{name}/Cast", to=1)
         pos = g.op("Unsqueeze", [pos, g.const([-1])], f"{name}/Unsqueeze")
         inv_freq = g.initializer(rope_inv_freq(self.dims), "/model/rotary_emb/inv_freq")
         freqs = g.op("Mul", [pos, inv_freq], f"{name}/Mul")
@@ -412,15 +386,15 @@ class _DecoderWriter:
         before it whose attention_mask is 1.
         """
         g, name = self.g, "/model/attn_mask"
-        total = self._dim("attention_mask", 1, f"{name}/total")
-        seq = self._dim("inputs_embeds", 1, f"{name}/seq")
+        total = self._dim(ATTENTION_MASK, 1, f"{name}/total")
+        seq = self._dim(INPUTS_EMBEDS, 1, f"{name}/seq")
         past = g.op("Sub", [total, seq], f"{name}/past")
         rows = g.op("Range", [past, total, g.const(1)], f"{name}/rows")
         cols = g.op("Range", [g.const(0), total, g.const(1)], f"{name}/cols")
         rows = g.op("Unsqueeze", [rows, g.const([1])], f"{name}/rows2d")
         cols = g.op("Unsqueeze", [cols, g.const([0])], f"{name}/cols2d")
         future = g.op("Greater", [cols, rows], f"{name}/future")
-        pad = g.op("Equal", ["attention_mask", g.const(0)], f"{name}/pad")
+        pad = g.op("Equal", [ATTENTION_MASK, g.const(0)], f"{name}/pad")
         pad = g.op("Unsqueeze", [pad, g.const([1, 2])], f"{name}/pad4d")
         blocked = g.op("Or", [future, pad], f"{name}/blocked")
         bias = g.op(
@@ -436,10 +410,10 @@ class _DecoderWriter:
 
     def _gqa_lengths(self) -> None:
         g, name = self.g, "/model/attn_mask"
-        valid = g.op("ReduceSum", ["attention_mask", g.const([1])], f"{name}/ReduceSum", keepdims=0)
+        valid = g.op("ReduceSum", [ATTENTION_MASK, g.const([1])], f"{name}/ReduceSum", keepdims=0)
         last = g.op("Sub", [valid, g.const(1)], f"{name}/Sub")
         self.seqlens_k = g.op("Cast", [last], f"{name}/seqlens_k", to=6)
-        total = self._dim("attention_mask", 1, f"{name}/total")
+        total = self._dim(ATTENTION_MASK, 1, f"{name}/total")
         self.total_len = g.op("Cast", [total], f"{name}/total_seq_len", to=6)
         positions = np.arange(self.dims.max_positions, dtype=np.float32)[:, None]
         angles = positions * rope_inv_freq(self.dims)[None, :]
@@ -506,16 +480,16 @@ class _DecoderWriter:
         v = self._heads(v, d.kv_heads, f"{name}/v")
         k = g.op(
             "Concat",
-            [f"past_key_values.{i}.key", k],
+            [past_name(i, "key"), k],
             f"{name}/k_cache",
-            outputs=[f"present.{i}.key"],
+            outputs=[present_name(i, "key")],
             axis=2,
         )
         v = g.op(
             "Concat",
-            [f"past_key_values.{i}.value", v],
+            [past_name(i, "value"), v],
             f"{name}/v_cache",
-            outputs=[f"present.{i}.value"],
+            outputs=[present_name(i, "value")],
             axis=2,
         )
         # Heads h*n_rep .. h*n_rep+n_rep-1 share KV head h, so the query viewed as
@@ -539,16 +513,16 @@ class _DecoderWriter:
                 qkv,  # packed Q|K|V: the op splits it
                 "",
                 "",
-                f"past_key_values.{i}.key",
-                f"past_key_values.{i}.value",
+                past_name(i, "key"),
+                past_name(i, "value"),
                 self.seqlens_k,
                 self.total_len,
                 self.cos_cache,
                 self.sin_cache,
-                "position_ids",
+                POSITION_IDS,
             ],
             f"{name}/GroupQueryAttention",
-            outputs=[f"{name}/output", f"present.{i}.key", f"present.{i}.value"],
+            outputs=[f"{name}/output", present_name(i, "key"), present_name(i, "value")],
             domain=MS_DOMAIN,
             num_heads=d.heads,
             kv_num_heads=d.kv_heads,
@@ -594,12 +568,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     os.makedirs(args.out_dir, exist_ok=True)
+    embed_file, decoder_file = (contract.graph_file(g) for g in ("embed_tokens", "decoder"))
     io = {
-        "embed_tokens.onnx": build_embed_tokens(
-            weights, dims, os.path.join(args.out_dir, "embed_tokens.onnx"), quant=args.embed
+        embed_file: build_embed_tokens(
+            weights, dims, os.path.join(args.out_dir, embed_file), quant=args.embed
         ),
-        "decoder.onnx": build_decoder(
-            weights, dims, options, os.path.join(args.out_dir, "decoder.onnx")
+        decoder_file: build_decoder(
+            weights, dims, options, os.path.join(args.out_dir, decoder_file)
         ),
     }
     print(json.dumps({"dims": dims.__dict__, "options": options.__dict__, "graphs": io}, indent=1))

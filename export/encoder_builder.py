@@ -20,7 +20,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from stepdiff.export.dims import vision_graph_dims
 from stepdiff.export.onnx_ops import Graph
+from stepdiff.runtime import contract
 
 # EfficientNet-Lite0, from efficientnet_lite_pytorch's block table: (repeats, kernel, stride) per
 # stage. Strides cannot be read off the weights, kernels and channels can and are checked.
@@ -234,25 +236,12 @@ def _projector(g: Graph, x: str, w: _Weights, c: dict, channels: int) -> str:
     bias = g.initializer(
         pos.reshape(t * gg, d).astype(np.float32), "/projector/fc2_bias_time_space"
     )
-    return g.op("Add", [x, bias], "/projector/Add", outputs=["video_embeds"])
+    return g.op("Add", [x, bias], "/projector/Add", outputs=[contract.VIDEO_EMBEDS])
 
 
-def encoder_io(config: Mapping) -> dict:
-    """The manifest's IO entry for vision_encoder.onnx."""
-    c = _check_config(config)
-    k = c["frames"] * c["grid"] ** 2
-    return {
-        "inputs": [
-            {
-                "name": "pixel_values",
-                "dtype": "uint8",
-                "shape": ["batch_size", c["frames"], c["frame_size"], c["frame_size"], 3],
-            }
-        ],
-        "outputs": [
-            {"name": "video_embeds", "dtype": "float32", "shape": ["batch_size", k, c["lm_dim"]]}
-        ],
-    }
+def encoder_io(config: Mapping) -> contract.GraphIO:
+    """vision_encoder.onnx's IO, as the bundle contract gives it for StepDiffConfig's fields."""
+    return contract.vision_encoder_io(vision_graph_dims(_check_config(config)))
 
 
 def build_vision_encoder(
@@ -261,7 +250,7 @@ def build_vision_encoder(
     config: Mapping,
     out_path: str,
 ) -> dict:
-    """Write the fp32 encoder graph atomically; return its IO for the manifest.
+    """Write the fp32 encoder graph atomically; return its IO as the manifest records it.
 
     backbone: EfficientNet-Lite0's state dict (efficientnet_lite_pytorch names, BatchNorm
     running stats included), e.g. from stepdiff.export.torch_pickle.load_state_dict.
@@ -270,13 +259,16 @@ def build_vision_encoder(
     pixel_std).
     """
     c = _check_config(config)
-    t, size, grid = c["frames"], c["frame_size"], c["grid"]
+    size, grid = c["frame_size"], c["grid"]
     print(f"building {os.path.basename(out_path)} from weights ...", file=sys.stderr)
 
+    io = encoder_io(c)
     g = Graph("stepdiff_vision_encoder", opset=17, producer="stepdiff.export.encoder_builder")
-    pixels = g.input("pixel_values", "uint8", ["batch_size", t, size, size, 3])
+    g.declare_io(io)
     # Layout change on uint8 (a quarter of the bytes of float), then the exact torch arithmetic.
-    x = g.op("Reshape", [pixels, g.const([-1, size, size, 3])], "/vision/frames/Reshape")
+    x = g.op(
+        "Reshape", [contract.PIXEL_VALUES, g.const([-1, size, size, 3])], "/vision/frames/Reshape"
+    )
     x = g.op("Transpose", [x], "/vision/frames/Transpose", perm=[0, 3, 1, 2])
     x = g.op("Cast", [x], "/vision/frames/Cast", to=1)  # FLOAT
     x = g.op("Sub", [x, g.const(float(c["pixel_mean"]), "float32")], "/vision/normalise/Sub")
@@ -295,6 +287,5 @@ def build_vision_encoder(
     x = g.op("Transpose", [x], "/vision/pool/Transpose", perm=[0, 2, 1])
 
     _projector(g, x, _Weights(projector, "projector weights"), c, channels)
-    g.output("video_embeds", "float32", ["batch_size", t * grid * grid, c["lm_dim"]])
     g.save(out_path)
-    return encoder_io(c)
+    return io.to_json()

@@ -13,7 +13,10 @@ import warnings
 import torch
 import torch.nn as nn
 
+from stepdiff.export.encoder_builder import encoder_io
 from stepdiff.models.model import StepDiffModel
+from stepdiff.runtime import contract
+from stepdiff.runtime.files import write_atomic_with
 
 
 class _VisionEncoderGraph(nn.Module):
@@ -27,38 +30,27 @@ class _VisionEncoderGraph(nn.Module):
 
 
 def export_vision_encoder(model: StepDiffModel, out_path: str, opset: int = 17) -> dict:
-    """Writes the fp32 encoder graph atomically; returns its IO for the manifest."""
+    """Writes the fp32 encoder graph atomically; returns its IO as the manifest records it."""
     c = model.config
+    io = encoder_io(c.to_dict())
     graph = _VisionEncoderGraph(model).eval()
     dummy = torch.randint(0, 256, (1, c.frames, c.frame_size, c.frame_size, 3), dtype=torch.uint8)
-    tmp = out_path + ".tmp"
+    batch = {0: contract.BATCH}
+
+    def export(path: str) -> None:
+        with warnings.catch_warnings(), torch.no_grad():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                graph,
+                (dummy,),
+                path,
+                input_names=[t.name for t in io.inputs],
+                output_names=[t.name for t in io.outputs],
+                dynamic_axes={t.name: batch for t in (*io.inputs, *io.outputs)},
+                opset_version=opset,
+                dynamo=False,
+            )
+
     print(f"exporting {os.path.basename(out_path)} ...", file=sys.stderr)
-    with warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            graph,
-            (dummy,),
-            tmp,
-            input_names=["pixel_values"],
-            output_names=["video_embeds"],
-            dynamic_axes={"pixel_values": {0: "batch_size"}, "video_embeds": {0: "batch_size"}},
-            opset_version=opset,
-            dynamo=False,
-        )
-    os.replace(tmp, out_path)
-    return {
-        "inputs": [
-            {
-                "name": "pixel_values",
-                "dtype": "uint8",
-                "shape": ["batch_size", c.frames, c.frame_size, c.frame_size, 3],
-            }
-        ],
-        "outputs": [
-            {
-                "name": "video_embeds",
-                "dtype": "float32",
-                "shape": ["batch_size", c.tokens_per_video, c.lm_dim],
-            }
-        ],
-    }
+    write_atomic_with(out_path, export)
+    return io.to_json()

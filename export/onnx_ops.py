@@ -3,7 +3,8 @@
 Building a graph node by node (the onnxruntime-genai builder's way) needs little more than
 unique names, deduplicated constants and a save that never leaves half a file behind. Node and
 tensor names follow a path-like scheme ("/model/layers.3/attn/qkv_proj/MatMul",
-"/vision/blocks.3/depthwise/Conv") so a profile or a Netron view reads like the model.
+"/vision/blocks.3/depthwise/Conv") so a profile or a Netron view reads like the model. A graph's
+inputs and outputs are declared from the bundle contract (stepdiff.runtime.contract).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from stepdiff.runtime.contract import GraphIO
 from stepdiff.runtime.files import write_atomic_with
 
 MS_DOMAIN = "com.microsoft"
@@ -62,6 +64,13 @@ class Graph:
     def output(self, name: str, dtype: str, shape: Sequence[int | str]) -> None:
         """Declares a graph output; a node makes it by naming it in its `outputs`."""
         self.outputs.append(helper.make_tensor_value_info(name, DTYPES[dtype], list(shape)))
+
+    def declare_io(self, io: GraphIO) -> None:
+        """Declares the inputs and outputs the contract gives the graph, in its order."""
+        for t in io.inputs:
+            self.input(t.name, t.dtype, t.shape)
+        for t in io.outputs:
+            self.output(t.name, t.dtype, t.shape)
 
     def initializer(self, array: np.ndarray, name: str) -> str:
         name = self._unique(name)

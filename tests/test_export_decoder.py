@@ -17,10 +17,9 @@ from stepdiff.export.decoder_builder import (  # noqa: E402
     DecoderBuildOptions,
     build_decoder,
     build_embed_tokens,
-    decoder_io,
     weights_from_gguf,
 )
-from stepdiff.export.dims import LlamaDims  # noqa: E402
+from stepdiff.export.dims import LlamaDims, lm_graph_dims  # noqa: E402
 from stepdiff.export.quantize_weights import (  # noqa: E402
     dequantize_blockwise,
     pack_bits,
@@ -29,6 +28,7 @@ from stepdiff.export.quantize_weights import (  # noqa: E402
     quantize_table_int8,
     unpack_bits,
 )
+from stepdiff.runtime import contract  # noqa: E402
 from stepdiff.runtime.errors import BadInput  # noqa: E402
 
 TINY = LlamaDims(
@@ -49,6 +49,9 @@ TINY = LlamaDims(
 # --- helpers --------------------------------------------------------------------------------
 
 
+_NP_DTYPE = {"tensor(float)": "float32", "tensor(int64)": "int64"}
+
+
 def _session(path) -> ort.InferenceSession:
     so = ort.SessionOptions()
     so.intra_op_num_threads = 2
@@ -57,10 +60,12 @@ def _session(path) -> ort.InferenceSession:
 
 
 def _run(sess, dims, embeds, mask, positions, past):
-    feed = {"inputs_embeds": embeds, "attention_mask": mask, "position_ids": positions}
-    for i in range(dims.layers):
-        feed[f"past_key_values.{i}.key"] = past[2 * i]
-        feed[f"past_key_values.{i}.value"] = past[2 * i + 1]
+    feed = {
+        contract.INPUTS_EMBEDS: embeds,
+        contract.ATTENTION_MASK: mask,
+        contract.POSITION_IDS: positions,
+    }
+    feed.update(zip(contract.past_names(dims.layers), past, strict=True))
     out = sess.run(None, feed)
     return out[0], out[1:]
 
@@ -342,20 +347,16 @@ def test_tiny_quantized_graph_computes_with_its_dequantized_weights(tiny, tmp_pa
 def test_graph_io_follows_the_contract(tiny_graphs):
     import onnx
 
-    io = decoder_io(TINY)
+    io = contract.decoder_io(lm_graph_dims(TINY))
     for attention, path in tiny_graphs.items():
         onnx.checker.check_model(onnx.load(path), full_check=True)
         sess = _session(path)
-        for declared, actual in (
-            (io["inputs"], sess.get_inputs()),
-            (io["outputs"], sess.get_outputs()),
-        ):
-            assert [d["name"] for d in declared] == [a.name for a in actual], attention
-            assert [d["shape"] for d in declared] == [a.shape for a in actual], attention
-    names = [d["name"] for d in io["inputs"]]
-    assert names[:3] == ["inputs_embeds", "attention_mask", "position_ids"]
-    assert names[3:5] == ["past_key_values.0.key", "past_key_values.0.value"]
-    assert io["outputs"][2]["shape"] == ["batch_size", 2, "total_sequence_length", 16]
+        for declared, actual in ((io.inputs, sess.get_inputs()), (io.outputs, sess.get_outputs())):
+            assert [d.name for d in declared] == [a.name for a in actual], attention
+            assert [list(d.shape) for d in declared] == [a.shape for a in actual], attention
+            assert [d.dtype for d in declared] == [_NP_DTYPE[a.type] for a in actual], attention
+    assert len(io.inputs) == 3 + 2 * TINY.layers and len(io.outputs) == 1 + 2 * TINY.layers
+    assert io.outputs[2].shape == (contract.BATCH, 2, contract.TOTAL_SEQUENCE, 16)
 
 
 @pytest.mark.parametrize("quant", ["fp32", "int8"])
@@ -363,11 +364,13 @@ def test_embed_tokens(tiny, tmp_path, quant):
     _, weights = tiny
     table = weights["model.embed_tokens.weight"]
     io = build_embed_tokens(weights, TINY, tmp_path / "embed.onnx", quant=quant)
+    assert io == contract.embed_tokens_io(lm_graph_dims(TINY)).to_json()
     sess = _session(tmp_path / "embed.onnx")
-    assert [i.name for i in sess.get_inputs()] == ["input_ids"]
-    assert io["outputs"][0]["shape"] == ["batch_size", "sequence_length", TINY.hidden]
+    assert [i.name for i in sess.get_inputs()] == [contract.INPUT_IDS]
+    assert [o.name for o in sess.get_outputs()] == [contract.INPUTS_EMBEDS]
+    assert sess.get_outputs()[0].shape == [contract.BATCH, contract.SEQUENCE, TINY.hidden]
     ids = np.array([[0, 5, 255], [7, 7, 1]])
-    out = sess.run(None, {"input_ids": ids})[0]
+    out = sess.run(None, {contract.INPUT_IDS: ids})[0]
     tol = 0 if quant == "fp32" else np.abs(table).max() / 127 / 2 + 1e-6
     assert np.abs(out - table[ids]).max() <= tol
 

@@ -14,6 +14,8 @@ import numpy as np
 import onnx
 import pytest
 
+from stepdiff.runtime import contract
+
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = {
     "frames": 8,
@@ -231,19 +233,21 @@ def test_built_encoder_matches_torch_encode_videos(effnet_path, tmp_path, frame_
     assert built["io"] == {
         "inputs": [
             {
-                "name": "pixel_values",
+                "name": contract.PIXEL_VALUES,
                 "dtype": "uint8",
-                "shape": ["batch_size", 8, frame_size, frame_size, 3],
+                "shape": [contract.BATCH, 8, frame_size, frame_size, 3],
             }
         ],
-        "outputs": [{"name": "video_embeds", "dtype": "float32", "shape": ["batch_size", k, 576]}],
+        "outputs": [
+            {"name": contract.VIDEO_EMBEDS, "dtype": "float32", "shape": [contract.BATCH, k, 576]}
+        ],
     }
 
     sess = _session(str(out))
     rng = np.random.default_rng(frame_size)
     for batch in (1, 2):
         clips = rng.integers(0, 256, (batch, c.frames, frame_size, frame_size, 3), dtype=np.uint8)
-        got = sess.run(["video_embeds"], {"pixel_values": clips})[0]
+        got = sess.run([contract.VIDEO_EMBEDS], {contract.PIXEL_VALUES: clips})[0]
         with torch.no_grad():
             want = projector(vision(torch.from_numpy(clips))).numpy()
         assert got.shape == want.shape == (batch, k, c.lm_dim)
