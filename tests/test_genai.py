@@ -129,12 +129,11 @@ def test_written_files_are_listed_and_pass_the_runtime_checks(genai_bundle):
 
 def _runtime_greedy(bundle, ids: list[int]) -> list[int]:
     from stepdiff.runtime.bundle import load_bundle
-    from stepdiff.runtime.decoder import Decoder, DecodingOptions
+    from stepdiff.runtime.decoder import Decoder, DecodingOptions, greedy
 
-    b = load_bundle(bundle)
-    dec = Decoder(b, threads=2)
+    dec = Decoder(load_bundle(bundle), threads=2)
     opts = DecodingOptions(max_new_tokens=STEPS)
-    return list(dec.generate(dec.embed(np.array(ids)), opts))
+    return list(greedy(dec, dec.embed(np.array(ids)), opts).tokens)
 
 
 def _genai_greedy(bundle, ids: list[int]) -> list[int]:
