@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from stepdiff.models.data.captaincook import distinct_step_texts, load_recordings
-from stepdiff.models.data.parse import coverage, parse_mistake, parse_step, slot_diff
+from stepdiff.models.data.parse_coverage import coverage
+from stepdiff.models.data.parse_mistakes import parse_mistake, slot_diff
+from stepdiff.models.data.parse_steps import parse_step
 
 
 def test_every_step_text_parses_and_coverage_is_reported() -> None:

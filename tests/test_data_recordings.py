@@ -6,7 +6,7 @@ import numpy as np
 
 from stepdiff.models.data.captaincook import load_recipes, load_recordings
 from stepdiff.models.data.deviations import score_from_severity, severity_of_change, visible
-from stepdiff.models.data.parse import parse_step
+from stepdiff.models.data.parse_steps import parse_step
 from stepdiff.models.data.recordings import order_violation, reenact, sample_execution
 from stepdiff.models.data.slots import CATEGORIES
 

@@ -18,7 +18,8 @@ from stepdiff.models.data.deviations import (
     severity_of_order,
     severity_of_skip,
 )
-from stepdiff.models.data.parse import ORDER_RE, parse_mistake, parse_step
+from stepdiff.models.data.parse_mistakes import ORDER_RE, parse_mistake
+from stepdiff.models.data.parse_steps import parse_step
 from stepdiff.models.data.schemas import ANNOTATION, errors
 from stepdiff.runtime.errors import BadInput
 

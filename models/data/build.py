@@ -406,7 +406,7 @@ def build(
             sorted(Counter(str(d["severity"]) for a in anns for d in a["deviations"]).items())
         ),
     }
-    from stepdiff.models.data.parse import coverage
+    from stepdiff.models.data.parse_coverage import coverage
 
     cov = coverage()
     card["parser"] = {

@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from stepdiff.models.data.parse_steps import split_prefix, starts_with_verb
+
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "captaincook4d")
 
 # CaptainCook4D tags -> the StepDiff deviation categories.
@@ -28,21 +30,6 @@ CATEGORY_OF_TAG = {
 }
 
 
-_PREFIX = re.compile(r"^\s*([A-Za-z][A-Za-z ]{0,30}?)\s*-\s*(?=\S)")
-
-
-def split_prefix(text: str) -> tuple[str | None, str]:
-    """'Measure and add-2 tbsp water' -> ('Measure and add', '2 tbsp water').
-
-    Step texts carry the annotators' verb before a hyphen. Only a short all-letters head counts,
-    so 'sweet-and-sour' or '6-oz.' inside a sentence are left alone.
-    """
-    m = _PREFIX.match(text)
-    if m and len(m.group(1).split()) <= 3:
-        return m.group(1).strip(), text[m.end() :].strip()
-    return None, text.strip()
-
-
 def clean_text(text: str) -> str:
     """The readable step text: the description without the annotators' verb prefix, unless the
     description does not start with a verb ("add-1/4 tsp salt to a bowl" -> "Add 1/4 tsp salt
@@ -50,8 +37,6 @@ def clean_text(text: str) -> str:
     prefix, body = split_prefix(text)
     body = re.sub(r"\s+", " ", body).strip()
     if prefix and body:
-        from stepdiff.models.data.parse import starts_with_verb  # the parser imports this module
-
         if not starts_with_verb(body):
             body = f"{prefix.strip().lower()} {body}"
     return body[:1].upper() + body[1:] if body else body
@@ -213,3 +198,11 @@ def distinct_step_texts() -> list[str]:
     texts = {t for r in load_recipes().values() for t in r.steps.values()}
     texts |= {s.text for rec in load_recordings() for s in rec.steps}
     return sorted(texts)
+
+
+def iter_real_mistakes():
+    """(recording, step, mistake) for every annotated CaptainCook4D mistake."""
+    for rec in load_recordings():
+        for step in rec.steps:
+            for m in step.mistakes:
+                yield rec, step, m

@@ -51,7 +51,7 @@ def main(argv: list[str]) -> int:
             card = build(
                 args.out, args.scale, args.seed, workers=args.workers, progress=not args.no_progress
             )
-            from stepdiff.models.data.parse import coverage
+            from stepdiff.models.data.parse_coverage import coverage
 
             print(coverage().summary())
             pq = card["pairqa"]["recipe"]
@@ -62,7 +62,7 @@ def main(argv: list[str]) -> int:
             )
             return 0
         if args.cmd == "coverage":
-            from stepdiff.models.data.parse import coverage
+            from stepdiff.models.data.parse_coverage import coverage
 
             print(coverage().summary())
             return 0

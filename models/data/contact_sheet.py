@@ -17,9 +17,10 @@ import sys
 import cv2
 import numpy as np
 
-from stepdiff.models.data.captaincook import clean_text, load_recipes
+from stepdiff.models.data.captaincook import clean_text, iter_real_mistakes, load_recipes
 from stepdiff.models.data.deviations import HEATING_VERBS, severity_of_change, visible
-from stepdiff.models.data.parse import iter_real_mistakes, parse_mistake, parse_step
+from stepdiff.models.data.parse_mistakes import parse_mistake
+from stepdiff.models.data.parse_steps import parse_step
 from stepdiff.models.data.phrases import describe_difference, order_difference, skip_difference
 from stepdiff.models.data.slots import CATEGORIES, Slots
 

@@ -30,14 +30,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from stepdiff.models.data.parse import manner_set
 from stepdiff.models.data.phrases import (
     describe_difference,
     order_difference,
     shown_tool,
     skip_difference,
 )
-from stepdiff.models.data.slots import DEFAULT_CONTAINER, HEATS, VERB_MOTION, Slots
+from stepdiff.models.data.slots import DEFAULT_CONTAINER, HEATS, VERB_MOTION, Slots, manner_set
 
 HEATING_VERBS = frozenset(
     {"heat", "cook", "boil", "simmer", "melt", "toast", "fry", "microwave", "saute"}

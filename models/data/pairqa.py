@@ -33,7 +33,7 @@ from stepdiff.models.data.pairs import (
     rank_items,
     whole_clip,
 )
-from stepdiff.models.data.parse import parse_step
+from stepdiff.models.data.parse_steps import parse_step
 
 V = "<video>"
 LETTERS = ("A", "B", "C", "D")

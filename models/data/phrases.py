@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from stepdiff.models.data.parse import manner_set
-from stepdiff.models.data.slots import DEFAULT_CONTAINER, Slots
+from stepdiff.models.data.slots import DEFAULT_CONTAINER, Slots, manner_set
 
 PAST = {
     "add": "added",

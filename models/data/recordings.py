@@ -24,7 +24,8 @@ from stepdiff.models.data.deviations import (
     slot_deviation,
     visible,
 )
-from stepdiff.models.data.parse import parse_mistake, parse_step
+from stepdiff.models.data.parse_mistakes import parse_mistake
+from stepdiff.models.data.parse_steps import parse_step
 from stepdiff.models.data.slots import Slots
 
 

@@ -201,3 +201,9 @@ class Slots:
     def changed_slots(self, other: Slots) -> tuple[str, ...]:
         """Names of the slots that differ between two executions of a step."""
         return tuple(n for n in SLOT_NAMES if getattr(self, n) != getattr(other, n))
+
+
+def manner_set(manner: str | None) -> frozenset[str]:
+    """The manner slot as a set of phrases ("roughly, spilled" -> {"roughly", "spilled"}), so that
+    two manners compare regardless of order."""
+    return frozenset(x.strip() for x in (manner or "").split(",") if x.strip())

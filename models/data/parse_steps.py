@@ -1,4 +1,4 @@
-"""Step parser: a recipe step's text -> Slots, and a real mistake's text -> the slots it changes.
+"""Step parser: a recipe step's text -> Slots.
 
 Rule-based on purpose: the 24 recipes use a small, regular language ("Add 1/4 tsp salt to the
 bowl"), and a rule that fails says which word it did not know, which a learned tagger would not.
@@ -9,18 +9,19 @@ A text parses *completely* when
     for steps like "Cook for 1 min"),
   - every number in it went to a slot (quantity, duration, heat, size), and
   - every word is in the lexicon (models/data/lexicon.py).
+
+Real mistakes are read on top of this in parse_mistakes.py, and parse_coverage.py reports how
+much of the real CaptainCook4D text parses completely.
 """
 
 from __future__ import annotations
 
 import re
-from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 from stepdiff.models.data import lexicon as lx
-from stepdiff.models.data.captaincook import load_recordings, split_prefix
-from stepdiff.models.data.slots import CATEGORIES, SLOT_NAMES, Slots
+from stepdiff.models.data.slots import Slots
 
 # ---------------------------------------------------------------- lexicon -> phrase table
 
@@ -242,7 +243,7 @@ _NOUN_ORDER = (
 )
 
 
-def _choose_kinds(toks: list[Token]) -> None:
+def choose_kinds(toks: list[Token]) -> None:
     for i, t in enumerate(toks):
         k = t.kinds
         if not k:
@@ -391,7 +392,7 @@ def _contexts(toks: list[Token], hint: str | None) -> list[str]:
 
 
 @dataclass
-class _Draft:
+class Draft:
     verb: str | None = None
     ingredients: list[str] = field(default_factory=list)
     cond_ingredients: list[str] = field(default_factory=list)
@@ -504,8 +505,8 @@ def _use(toks: list[Token], idx: list[int], head: int, with_head: int) -> None:
         toks[m].used = True
 
 
-def _extract(toks: list[Token], hint: str | None) -> _Draft:
-    d = _Draft(verb=hint)
+def _extract(toks: list[Token], hint: str | None) -> Draft:
+    d = Draft(verb=hint)
     ctx = _contexts(toks, hint)
     n = len(toks)
     i = 0
@@ -761,6 +762,23 @@ def starts_with_verb(text: str) -> bool:
     return False
 
 
+# ---------------------------------------------------------------- the annotators' verb prefix
+
+_PREFIX = re.compile(r"^\s*([A-Za-z][A-Za-z ]{0,30}?)\s*-\s*(?=\S)")
+
+
+def split_prefix(text: str) -> tuple[str | None, str]:
+    """'Measure and add-2 tbsp water' -> ('Measure and add', '2 tbsp water').
+
+    Step texts carry the annotators' verb before a hyphen. Only a short all-letters head counts,
+    so 'sweet-and-sour' or '6-oz.' inside a sentence are left alone.
+    """
+    m = _PREFIX.match(text)
+    if m and len(m.group(1).split()) <= 3:
+        return m.group(1).strip(), text[m.end() :].strip()
+    return None, text.strip()
+
+
 def _canonical_verb(prefix: str | None) -> str | None:
     """The annotators' verb head: 'Measure and add' -> add, 'chop or grate' -> chop."""
     if not prefix:
@@ -796,7 +814,7 @@ class StepParse:
         )
 
 
-def _to_slots(d: _Draft) -> Slots:
+def _to_slots(d: Draft) -> Slots:
     manner = list(d.manner)
     manner += [f"without {v}" for v in d.negated]
     extras = list(d.extras)
@@ -816,11 +834,11 @@ def _to_slots(d: _Draft) -> Slots:
     )
 
 
-def _parse(text: str, need_verb: bool = True) -> tuple[_Draft, list[Token], bool]:
+def parse_draft(text: str, need_verb: bool = True) -> tuple[Draft, list[Token], bool]:
     prefix, body = split_prefix(text)
     hint = _canonical_verb(prefix)
     toks = tokenize(body)
-    _choose_kinds(toks)
+    choose_kinds(toks)
     d = _extract(toks, hint)
     return d, toks, hint is not None or d.verb is not None
 
@@ -828,7 +846,7 @@ def _parse(text: str, need_verb: bool = True) -> tuple[_Draft, list[Token], bool
 @lru_cache(maxsize=8192)
 def parse_step(text: str) -> StepParse:
     """Slots of one step text ("Verb-description" as in CaptainCook4D, or plain)."""
-    d, toks, verb_known = _parse(text)
+    d, toks, verb_known = parse_draft(text)
     unknown = tuple(t.text for t in toks if t.kind == "UNKNOWN")
     loose = tuple(
         t.text for t in toks if t.kind == "NUM" and not t.used and t.text not in ("a", "an")
@@ -842,289 +860,3 @@ def parse_step(text: str) -> StepParse:
         or d.heat is not None
     )
     return StepParse(text, _to_slots(d), verb_known, has_object, unknown, loose)
-
-
-# ---------------------------------------------------------------- mistakes
-
-# Which slots a deviation category may change; the first group is what the category is about,
-# the second what it may change on the side ("cooked until burnt" for Timing).
-CATEGORY_SLOTS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "Preparation": (("ingredients", "tool", "container", "manner"), ("quantity", "unit")),
-    "Measurement": (("quantity", "unit", "manner"), ("ingredients",)),
-    "Technique": (("verb", "manner", "tool"), ()),
-    "Timing": (("duration_s",), ("manner",)),
-    "Temperature": (("heat",), ("manner",)),
-    "Order": (("order",), ()),
-    "Missing Step": (("skipped",), ()),
-    "Other": (SLOT_NAMES, ()),
-}
-
-_SLOT_NAMES = SLOT_NAMES
-# The slots a text names outright; manner is read separately (words like "roughly", negation).
-_CONTENT_SLOTS = tuple(n for n in SLOT_NAMES if n != "manner")
-
-
-def manner_set(manner: str | None) -> frozenset[str]:
-    return frozenset(x.strip() for x in (manner or "").split(",") if x.strip())
-
-
-def _same_ingredients(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
-    """'cheese' names the same thing as 'cheddar cheese'; 'cherry tomato' is not 'tomato'."""
-    if set(a) == set(b):
-        return True
-    if not a or not b:
-        return False
-
-    def base(x: str) -> str:
-        return x.split(" ", 1)[1] if x.split(" ", 1)[0] in lx.STATES and " " in x else x
-
-    return {base(x) for x in a} == {base(x) for x in b}
-
-
-def slot_diff(a: Slots, b: Slots) -> tuple[str, ...]:
-    """Slots that differ, comparing ingredient lists as sets and manners as phrase sets."""
-    out = []
-    for name in _SLOT_NAMES:
-        x, y = getattr(a, name), getattr(b, name)
-        if name == "ingredients":
-            x, y = set(x), set(y)
-        elif name == "manner":
-            x, y = manner_set(x), manner_set(y)
-        if x != y:
-            out.append(name)
-    return tuple(out)
-
-
-_SKIP = re.compile(
-    r"\b(skip\w*|missed|missing|forgot|forget|did ?n[o']?t|didnt|do ?n[o']?t|dont|not|no|never|without|omit\w*)\b",
-    re.I,
-)
-ORDER_RE = re.compile(
-    r"\b(?:performed|done|did|started|added|step)\b.*?\b(before|after|prior to)\b\s*(.*)", re.I
-)
-_INSTEAD = re.compile(
-    r"(.*?)\b(?:instead of|rather than|in place of|as opposed to|contrary to)\b(.*)", re.I
-)
-_TIMES = re.compile(r"\b(twice|double|half|thrice|triple|three times|two times)\b", re.I)
-
-
-@dataclass(frozen=True)
-class MistakeParse:
-    category: str
-    step_text: str
-    text: str  # what it was parsed from: modified_description, else the error description
-    reference: Slots
-    modified: Slots | None  # the step as done; None for Order and Missing Step
-    changes: tuple[str, ...]  # slot names, or ("order",) / ("skipped",)
-    complete: bool
-    relation: str | None = None  # Order: "before" / "after"
-    anchor: str | None = None  # Order: what it was done before/after
-
-
-def _restrict(ref: Slots, mod: Slots, category: str) -> tuple[Slots, tuple[str, ...]]:
-    primary, side = CATEGORY_SLOTS.get(category, ((), ()))
-    # a slot the other text just does not mention has not changed (manner aside: dropping
-    # "slowly" is a change)
-    changed = [
-        s
-        for s in slot_diff(ref, mod)
-        if s in primary + side and (s == "manner" or getattr(mod, s) not in (None, ()))
-    ]
-    if "ingredients" in changed and _same_ingredients(ref.ingredients, mod.ingredients):
-        changed.remove("ingredients")
-    if "quantity" in changed or "unit" in changed:
-        changed = sorted(
-            set(changed)
-            | {"quantity", "unit"}
-            - {n for n in ("quantity", "unit") if getattr(ref, n) == getattr(mod, n)},
-            key=_SLOT_NAMES.index,
-        )
-    return ref.with_changes(**{s: getattr(mod, s) for s in changed}), tuple(changed)
-
-
-def _from_modified(ref: Slots, md: str) -> tuple[Slots, bool]:
-    """The step as the person did it, from a full modified step text."""
-    p = parse_step(md)
-    mod = p.slots
-    if not p.verb_known:
-        mod = mod.with_changes(verb=ref.verb)
-    return mod, not p.unknown_words
-
-
-def _from_error_description(ref: Slots, desc: str) -> tuple[Slots, bool]:
-    """'Use plate instead of cutting board', '15 secs', 'Add twice the amount of salt'."""
-    m = _INSTEAD.match(desc)
-    did, recipe = (m.group(1), m.group(2)) if m and m.group(1).strip() else (desc, "")
-    if m and not m.group(1).strip():
-        # "Instead of 1 shallot using only half shallot"
-        parts = re.split(r",|\busing\b|\bused\b", m.group(2), maxsplit=1)
-        recipe, did = (parts[0], parts[1]) if len(parts) == 2 else ("", m.group(2))
-    frag, toks, _ = _parse(did)
-    unknown = [t for t in toks if t.kind == "UNKNOWN"]
-    said: set[str] | None = None
-    if recipe.strip():
-        other, _, _ = _parse(recipe)
-        said = {n for n in _CONTENT_SLOTS if getattr(other, n) not in (None, [], ())} | (
-            {"manner"} if other.manner or other.negated else set()
-        )
-    mod = ref
-
-    named = {n for n in _CONTENT_SLOTS if getattr(frag, n) not in (None, [], ())}
-
-    def allowed(name: str) -> bool:
-        # "use spoon instead of whisk": the recipe side names the slot that changed, unless it
-        # names none of the slots the done side names
-        return said is None or name in said or not (said & named)
-
-    if frag.ingredients and allowed("ingredients"):
-        if said and "ingredients" in said:
-            # "salt in place of sugar": the named recipe ingredient is swapped, the rest stay
-            old = set(other.ingredients)
-            kept = [i for i in ref.ingredients if i not in old]
-            mod = mod.with_changes(ingredients=tuple(dict.fromkeys([*frag.ingredients, *kept])))
-        elif not set(frag.ingredients) & set(ref.ingredients) and ref.ingredients:
-            mod = mod.with_changes(ingredients=(frag.ingredients[0], *ref.ingredients[1:]))
-    for name in ("tool", "container", "heat", "duration_s"):
-        v = getattr(frag, name)
-        if v is not None and allowed(name):
-            mod = mod.with_changes(**{name: v})
-    if frag.quantity is not None:
-        mod = mod.with_changes(quantity=frag.quantity, unit=frag.unit or ref.unit)
-    tm = _TIMES.search(did)
-    if tm and ref.quantity is not None and frag.quantity is None:
-        k = {"twice": 2, "double": 2, "two times": 2, "half": 0.5}.get(tm.group(1).lower(), 3)
-        mod = mod.with_changes(quantity=ref.quantity * k)
-    extra = list(frag.manner) + [f"without {v}" for v in frag.negated]
-    if frag.verb in ("splash", "drizzle") and frag.verb != ref.verb:
-        extra.append("spilled")  # "splash some egg outside" is spilling, not a new action
-    elif frag.verb and frag.verb != ref.verb and allowed("verb"):
-        mod = mod.with_changes(verb=frag.verb)
-    if extra:
-        mod = mod.with_changes(manner=", ".join(sorted(manner_set(ref.manner) | set(extra))))
-    return mod, not unknown
-
-
-@lru_cache(maxsize=16384)
-def parse_mistake(
-    step_text: str,
-    category: str,
-    modified_description: str | None = None,
-    error_description: str | None = None,
-) -> MistakeParse:
-    """What a real mistake changed in its step.
-
-    Two readings are tried: the modified description (the step as the person did it) minus the
-    step, and the error description read as "<did> instead of <recipe>" or as a bare fragment
-    ("15 secs", "use a fork"). Each is restricted to the slots the category may change, and the
-    first that changes a slot the category is about wins. Complete means: such a slot changed
-    and every word of the text it came from is known.
-    """
-    ref = parse_step(step_text).slots
-    md = (modified_description or "").strip() or None
-    ed = (error_description or "").strip()
-    if category == "Missing Step":
-        ok = bool(_SKIP.search(md or "") or _SKIP.search(ed))
-        return MistakeParse(category, step_text, md or ed, ref, None, ("skipped",), ok)
-    if category == "Order":
-        m = ORDER_RE.search(ed) or ORDER_RE.search(md or "")
-        if m:
-            rel = "before" if m.group(1).lower().startswith(("before", "prior")) else "after"
-            anchor = m.group(2).strip(" .")
-            toks = tokenize(anchor)
-            _choose_kinds(toks)
-            known = bool(anchor) and all(t.kind != "UNKNOWN" for t in toks)
-            return MistakeParse(category, step_text, ed, ref, None, ("order",), known, rel, anchor)
-        return MistakeParse(category, step_text, ed, ref, None, ("order",), False)
-    primary = CATEGORY_SLOTS.get(category, ((), ()))[0]
-    readings = []
-    if md and md.lower() not in ("skipped this step", "skip this step"):
-        mod, known = _from_modified(ref, md)
-        readings.append((md, *_restrict(ref, mod, category), known))
-    if ed:
-        mod, known = _from_error_description(ref, ed)
-        readings.append((ed, *_restrict(ref, mod, category), known))
-    for text, mod, changed, known in readings:
-        if any(c in primary for c in changed):
-            return MistakeParse(category, step_text, text, ref, mod, changed, known)
-    for text, mod, changed, _ in readings:
-        if changed:
-            return MistakeParse(category, step_text, text, ref, mod, changed, False)
-    return MistakeParse(category, step_text, md or ed, ref, None, (), False)
-
-
-# ---------------------------------------------------------------- coverage
-
-
-@dataclass(frozen=True)
-class Coverage:
-    steps_total: int
-    steps_complete: int
-    steps_verb: int
-    steps_object: int
-    mistakes_total: int
-    mistakes_complete: int
-    mistakes_with_md_total: int
-    mistakes_with_md_complete: int
-    by_category: dict[str, tuple[int, int]]  # category -> (complete, total)
-    unknown_words: tuple[tuple[str, int], ...]  # most frequent unknown words in steps
-
-    def summary(self) -> str:
-        def pct(a: int, b: int) -> str:
-            return f"{a}/{b} ({100.0 * a / max(b, 1):.1f}%)"
-
-        lines = [
-            f"step texts parsed completely: {pct(self.steps_complete, self.steps_total)}"
-            f" (verb known {pct(self.steps_verb, self.steps_total)},"
-            f" object found {pct(self.steps_object, self.steps_total)})",
-            f"mistakes parsed completely: {pct(self.mistakes_complete, self.mistakes_total)}",
-            f"  of those with a modified_description: "
-            f"{pct(self.mistakes_with_md_complete, self.mistakes_with_md_total)}",
-        ]
-        for cat, (a, b) in self.by_category.items():
-            lines.append(f"  {cat}: {pct(a, b)}")
-        if self.unknown_words:
-            lines.append(
-                "unknown words in steps: " + ", ".join(f"{w}({c})" for w, c in self.unknown_words)
-            )
-        return "\n".join(lines)
-
-
-def iter_real_mistakes():
-    """(recording, step, mistake) for every annotated CaptainCook4D mistake."""
-    for rec in load_recordings():
-        for step in rec.steps:
-            for m in step.mistakes:
-                yield rec, step, m
-
-
-@lru_cache(maxsize=1)
-def coverage() -> Coverage:
-    """How much of the real CaptainCook4D language the parser reads completely."""
-    from stepdiff.models.data.captaincook import distinct_step_texts
-
-    texts = distinct_step_texts()
-    parses = [parse_step(t) for t in texts]
-    unk = Counter(w for p in parses for w in p.unknown_words)
-    by_cat: dict[str, list[int]] = {c: [0, 0] for c in (*CATEGORIES, "Other")}
-    total = complete = md_total = md_complete = 0
-    for _, step, m in iter_real_mistakes():
-        p = parse_mistake(step.text, m.category, step.modified_description, m.description)
-        total += 1
-        complete += p.complete
-        by_cat[m.category][0] += p.complete
-        by_cat[m.category][1] += 1
-        if step.modified_description:
-            md_total += 1
-            md_complete += p.complete
-    return Coverage(
-        steps_total=len(parses),
-        steps_complete=sum(p.complete for p in parses),
-        steps_verb=sum(p.verb_known for p in parses),
-        steps_object=sum(p.has_object for p in parses),
-        mistakes_total=total,
-        mistakes_complete=complete,
-        mistakes_with_md_total=md_total,
-        mistakes_with_md_complete=md_complete,
-        by_category={k: (v[0], v[1]) for k, v in by_cat.items()},
-        unknown_words=tuple(unk.most_common(15)),
-    )
