@@ -105,7 +105,7 @@ def main(argv: list[str]) -> int:
     if a.report:
         from pathlib import Path
 
-        from stepdiff.export.report import ReportOptions, parity_report, report_dir, write_report
+        from stepdiff.export.parity import ReportOptions, parity_report, report_dir, write_report
 
         report = parity_report(
             Path(out),

@@ -9,6 +9,7 @@ that video's K embeddings (see runtime/prompt.py, which the ONNX runtime uses to
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -106,6 +107,12 @@ class Projector(nn.Module):
         return x.reshape(b, t * g, -1)
 
 
+def cache_kwarg(lm: nn.Module) -> str:
+    """The name transformers gives the KV cache, in the forward call and its output: newer
+    releases renamed past_key_values to cache."""
+    return "cache" if "cache" in inspect.signature(lm.forward).parameters else "past_key_values"
+
+
 class StepDiffModel(nn.Module):
     def __init__(self, config: StepDiffConfig, backbone: nn.Module, lm: nn.Module) -> None:
         super().__init__()
@@ -144,30 +151,31 @@ class StepDiffModel(nn.Module):
     def greedy(
         self, inputs_embeds: torch.Tensor, max_new_tokens: int, eos_ids: tuple[int, ...] = ()
     ) -> tuple[list[int], list[np.ndarray]]:
-        """Greedy decoding with the KV cache. Returns new tokens and each step's last logits."""
+        """The torch side's one greedy loop, with the runtime's end-of-sequence rule: an EOS in
+        `eos_ids` ends the answer and is not part of it. Returns the tokens and the logits of
+        every position decided (the EOS's included)."""
         tokens: list[int] = []
         logits_seen: list[np.ndarray] = []
+        kw = cache_kwarg(self.lm)
         past = None
         x = inputs_embeds
         pos = 0
         for _ in range(max_new_tokens):
             s = x.shape[1]
-            position_ids = torch.arange(pos, pos + s).unsqueeze(0)
-            mask = torch.ones(1, pos + s, dtype=torch.long)
             out = self.lm(
                 inputs_embeds=x,
-                attention_mask=mask,
-                position_ids=position_ids,
-                past_key_values=past,
+                attention_mask=torch.ones(1, pos + s, dtype=torch.long),
+                position_ids=torch.arange(pos, pos + s).unsqueeze(0),
                 use_cache=True,
+                **{kw: past},
             )
-            past = out.past_key_values
+            past = getattr(out, kw)
             last = out.logits[0, -1]
             logits_seen.append(last.float().numpy())
             nxt = int(last.argmax())
-            tokens.append(nxt)
             if nxt in eos_ids:
                 break
+            tokens.append(nxt)
             pos += s
             x = self.embed_ids(torch.tensor([[nxt]]))
         return tokens, logits_seen

@@ -18,7 +18,7 @@ from stepdiff.models.predictors import (
     mean_logprob,
 )
 from stepdiff.runtime.compare import StepDiff
-from stepdiff.runtime.decoder import DecodingOptions, KVCache
+from stepdiff.runtime.decoder import DecodingOptions, KVCache, greedy
 
 
 class OnnxScorer:
@@ -43,8 +43,8 @@ class OnnxScorer:
 
     def generate(self, videos: Sequence[Video], user_text: str, max_new_tokens: int = 32) -> str:
         opts = DecodingOptions(max_new_tokens=max_new_tokens)
-        tokens = list(self.engine.decoder.generate(self._embeds(videos, user_text), opts))
-        return self.tokenizer.decode(tokens, skip_special_tokens=True).strip()
+        result = greedy(self.engine.decoder, self._embeds(videos, user_text), opts)
+        return self.engine.decode_text(result.tokens)
 
     def answer_logprobs(
         self, videos: Sequence[Video], user_text: str, answers: Sequence[str]

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import copy
-import inspect
 from collections.abc import Sequence
 
 import numpy as np
 import torch
 
-from stepdiff.models.model import StepDiffModel
+from stepdiff.models.model import StepDiffModel, cache_kwarg
 from stepdiff.models.predictors import (
     ClipSource,
     EmbeddingCache,
@@ -47,9 +46,7 @@ class TorchScorer:
         c = model.config
         self.videos = EmbeddingCache(self._encode, clips, c.frames, c.frame_size, batch)
         self.eos_ids = (self.tokenizer.token_to_id("<|im_end|>"),)
-        # transformers 5 renamed past_key_values to cache; accept either.
-        params = inspect.signature(model.lm.forward).parameters
-        self._cache_kw = "cache" if "cache" in params else "past_key_values"
+        self._cache_kw = cache_kwarg(model.lm)
 
     def _encode(self, frames: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
@@ -87,20 +84,7 @@ class TorchScorer:
 
     @torch.inference_mode()
     def generate(self, videos: Sequence[Video], user_text: str, max_new_tokens: int = 32) -> str:
-        """Greedy, stopping at <|im_end|> (not returned): the ONNX Decoder.generate rule."""
-        embeds = self._embeds(videos, user_text)
-        pos = embeds.shape[1]
-        out = self._run(embeds, 0)
-        tokens: list[int] = []
-        for _ in range(max_new_tokens):
-            nxt = int(out.logits[0, -1].argmax())
-            if nxt in self.eos_ids:
-                break
-            tokens.append(nxt)
-            if len(tokens) == max_new_tokens:
-                break
-            out = self._run(self.model.embed_ids(torch.tensor([[nxt]])), pos, self._cache(out))
-            pos += 1
+        tokens, _ = self.model.greedy(self._embeds(videos, user_text), max_new_tokens, self.eos_ids)
         return self.tokenizer.decode(tokens, skip_special_tokens=True).strip()
 
     @torch.inference_mode()

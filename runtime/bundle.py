@@ -7,31 +7,22 @@ A failed check raises BadInput naming the file and the problem.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from stepdiff.runtime import contract
+from stepdiff.runtime.contract import TensorIO
 from stepdiff.runtime.errors import BadInput
-
-FORMAT_VERSION = 1
-GRAPHS = ("vision_encoder", "embed_tokens", "decoder")
-REQUIRED_FILES = ("tokenizer.json",)
-
-
-@dataclass(frozen=True)
-class TensorSpec:
-    name: str
-    dtype: str
-    shape: tuple[str | int, ...]
+from stepdiff.runtime.files import sha256_bytes, sha256_file
 
 
 @dataclass(frozen=True)
 class GraphSpec:
     path: Path
-    inputs: tuple[TensorSpec, ...]
-    outputs: tuple[TensorSpec, ...]
+    inputs: tuple[TensorIO, ...]
+    outputs: tuple[TensorIO, ...]
     quantization: str
 
 
@@ -41,57 +32,26 @@ class Bundle:
     manifest: dict
     manifest_sha256: str
     graphs: dict[str, GraphSpec]
-    frames: int
-    frame_size: int
-    tokens_per_video: int
-    hidden: int
-    layers: int
-    kv_heads: int
-    head_dim: int
-    vocab: int
+    dims: contract.ModelDims
     eos_token_ids: tuple[int, ...]
     system_prompt: str
 
     @property
     def tokenizer_path(self) -> Path:
-        return self.root / "tokenizer.json"
+        return self.root / contract.TOKENIZER
 
     def file(self, name: str) -> Path:
         return self.root / name
 
-
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
-
-
-def expected_io(
-    m: dict,
-) -> dict[str, tuple[list[tuple[str, str, int]], list[tuple[str, str, int]]]]:
-    """What this runtime can drive: (name, dtype, rank) per input and output, per graph."""
-    layers = int(m["lm"]["layers"])
-    kv_in = []
-    kv_out = []
-    for i in range(layers):
-        for kind in ("key", "value"):
-            kv_in.append((f"past_key_values.{i}.{kind}", "float32", 4))
-            kv_out.append((f"present.{i}.{kind}", "float32", 4))
-    return {
-        "vision_encoder": ([("pixel_values", "uint8", 5)], [("video_embeds", "float32", 3)]),
-        "embed_tokens": ([("input_ids", "int64", 2)], [("inputs_embeds", "float32", 3)]),
-        "decoder": (
-            [
-                ("inputs_embeds", "float32", 3),
-                ("attention_mask", "int64", 2),
-                ("position_ids", "int64", 2),
-                *kv_in,
-            ],
-            [("logits", "float32", 3), *kv_out],
-        ),
-    }
+    # The dimensions callers use most, by name.
+    frames = property(lambda self: self.dims.frames)
+    frame_size = property(lambda self: self.dims.frame_size)
+    tokens_per_video = property(lambda self: self.dims.tokens_per_video)
+    hidden = property(lambda self: self.dims.hidden)
+    layers = property(lambda self: self.dims.layers)
+    kv_heads = property(lambda self: self.dims.kv_heads)
+    head_dim = property(lambda self: self.dims.head_dim)
+    vocab = property(lambda self: self.dims.vocab)
 
 
 def _inside(root: Path, rel: str, manifest_path: Path) -> Path:
@@ -103,20 +63,23 @@ def _inside(root: Path, rel: str, manifest_path: Path) -> Path:
     return p
 
 
-def _specs(items: list, manifest_path: Path, where: str) -> tuple[TensorSpec, ...]:
+def _specs(items: object, manifest_path: Path, where: str) -> tuple[TensorIO, ...]:
     try:
-        return tuple(TensorSpec(t["name"], t["dtype"], tuple(t["shape"])) for t in items)
+        return tuple(TensorIO(t["name"], t["dtype"], tuple(t["shape"])) for t in items)
     except (KeyError, TypeError) as e:
         raise BadInput(manifest_path, f"{where}: each tensor needs name, dtype and shape") from e
 
 
-def check_io(graph: str, spec: GraphSpec, m: dict, where: Path) -> None:
-    want_in, want_out = expected_io(m)[graph]
-    for side, want, got in (("input", want_in, spec.inputs), ("output", want_out, spec.outputs)):
-        have = [(t.name, t.dtype, len(t.shape)) for t in got]
-        if have != want:
-            missing = [w[0] for w in want if w not in have]
-            extra = [h[0] for h in have if h not in want]
+def check_io(graph: str, spec: GraphSpec, dims: contract.ModelDims, where: Path) -> None:
+    """The manifest's IO of `graph` must be exactly what the contract says for these dims."""
+    want = contract.graph_io(graph, dims)
+    for side, w, got in (
+        ("input", want.inputs, spec.inputs),
+        ("output", want.outputs, spec.outputs),
+    ):
+        if tuple(got) != tuple(w):
+            missing = [t.name for t in w if t not in got]
+            extra = [t.name for t in got if t not in w]
             raise BadInput(
                 where,
                 f"graph {graph} has the wrong {side}s (missing or different: {missing[:4]}, "
@@ -126,7 +89,7 @@ def check_io(graph: str, spec: GraphSpec, m: dict, where: Path) -> None:
 
 def load_bundle(path: str | os.PathLike, verify_hashes: bool = True) -> Bundle:
     root = Path(path)
-    mpath = root / "manifest.json"
+    mpath = root / contract.MANIFEST
     if not root.is_dir():
         raise BadInput(root, "is not a bundle directory; build one with `stepdiff export`")
     if not mpath.is_file():
@@ -136,31 +99,42 @@ def load_bundle(path: str | os.PathLike, verify_hashes: bool = True) -> Bundle:
         m = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise BadInput(mpath, f"is not valid JSON ({e})") from e
-    if not isinstance(m, dict) or m.get("format_version") != FORMAT_VERSION:
+    if not isinstance(m, dict) or m.get("format_version") != contract.FORMAT_VERSION:
         raise BadInput(
             mpath,
             f"format_version {m.get('format_version') if isinstance(m, dict) else None!r} is not "
-            f"{FORMAT_VERSION}; rebuild the bundle with this version's `stepdiff export`",
+            f"{contract.FORMAT_VERSION}; rebuild the bundle with this version's `stepdiff export`",
         )
     for key in ("files", "graphs", "video", "lm"):
         if not isinstance(m.get(key), dict):
             raise BadInput(mpath, f"field {key!r} is missing or not an object")
+    try:
+        dims = contract.dims_from_manifest(m)
+        eos = tuple(int(t) for t in m["lm"]["eos_token_ids"])
+        system_prompt = str(m["lm"]["system_prompt"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise BadInput(mpath, f"field {e} is missing or malformed in 'video' or 'lm'") from e
 
     files = m["files"]
-    for name in (*REQUIRED_FILES, *(g["path"] for g in m["graphs"].values() if "path" in g)):
+    graph_paths = [g["path"] for g in m["graphs"].values() if isinstance(g, dict) and "path" in g]
+    for name in (*contract.REQUIRED_FILES, *graph_paths):
         if name not in files:
             raise BadInput(mpath, f"file {name!r} is not listed under 'files'")
     for rel, meta in files.items():
         p = _inside(root, rel, mpath)
         if not p.is_file():
-            raise BadInput(p, "is listed in manifest.json but missing from the bundle")
+            raise BadInput(p, f"is listed in {contract.MANIFEST} but missing from the bundle")
+        if not isinstance(meta, dict):
+            raise BadInput(mpath, f"files.{rel} must be an object with sha256 and size")
         if p.stat().st_size != meta.get("size"):
-            raise BadInput(p, f"size {p.stat().st_size} != {meta.get('size')} in manifest.json")
+            raise BadInput(
+                p, f"size {p.stat().st_size} != {meta.get('size')} in {contract.MANIFEST}"
+            )
         if verify_hashes and sha256_file(p) != meta.get("sha256"):
-            raise BadInput(p, "sha256 does not match manifest.json: the bundle is corrupt")
+            raise BadInput(p, f"sha256 does not match {contract.MANIFEST}: the bundle is corrupt")
 
     graphs = {}
-    for g in GRAPHS:
+    for g in contract.GRAPHS:
         entry = m["graphs"].get(g)
         if not isinstance(entry, dict) or "path" not in entry:
             raise BadInput(mpath, f"graph {g!r} is missing from 'graphs'")
@@ -170,29 +144,18 @@ def load_bundle(path: str | os.PathLike, verify_hashes: bool = True) -> Bundle:
             outputs=_specs(entry.get("outputs", []), mpath, f"graphs.{g}.outputs"),
             quantization=str(entry.get("quantization", "fp32")),
         )
-        check_io(g, spec, m, mpath)
+        check_io(g, spec, dims, mpath)
         graphs[g] = spec
 
-    v, lm = m["video"], m["lm"]
-    try:
-        return Bundle(
-            root=root,
-            manifest=m,
-            manifest_sha256=hashlib.sha256(raw).hexdigest(),
-            graphs=graphs,
-            frames=int(v["frames"]),
-            frame_size=int(v["frame_size"]),
-            tokens_per_video=int(v["tokens_per_video"]),
-            hidden=int(lm["hidden"]),
-            layers=int(lm["layers"]),
-            kv_heads=int(lm["kv_heads"]),
-            head_dim=int(lm["head_dim"]),
-            vocab=int(lm["vocab"]),
-            eos_token_ids=tuple(int(t) for t in lm["eos_token_ids"]),
-            system_prompt=str(lm["system_prompt"]),
-        )
-    except (KeyError, TypeError, ValueError) as e:
-        raise BadInput(mpath, f"field {e} is missing or malformed in 'video' or 'lm'") from e
+    return Bundle(
+        root=root,
+        manifest=m,
+        manifest_sha256=sha256_bytes(raw),
+        graphs=graphs,
+        dims=dims,
+        eos_token_ids=eos,
+        system_prompt=system_prompt,
+    )
 
 
 _ORT_TYPES = {
@@ -222,5 +185,7 @@ def open_session(bundle: Bundle, graph: str, threads: int = 2):
     if real_in != [(t.name, t.dtype) for t in spec.inputs] or real_out != [
         (t.name, t.dtype) for t in spec.outputs
     ]:
-        raise BadInput(spec.path, "the graph's real inputs/outputs differ from manifest.json")
+        raise BadInput(
+            spec.path, f"the graph's real inputs/outputs differ from {contract.MANIFEST}"
+        )
     return sess

@@ -57,9 +57,7 @@ def main(argv: list[str]) -> int:
     probe(a.reference)
     probe(a.user)
     model = StepDiff(a.bundle or default_bundle(), threads=a.threads)
-    opts = CompareOptions(
-        question=a.question or COMPARE_QUESTION, max_new_tokens=a.max_new_tokens, threads=a.threads
-    )
+    opts = CompareOptions(question=a.question or COMPARE_QUESTION, max_new_tokens=a.max_new_tokens)
     result = model.compare(a.reference, a.user, opts)
     if a.json:
         print(json.dumps({"text": result.text, "timings": result.timings}))

@@ -14,7 +14,7 @@ def test_onnx_kv_decoder_matches_pytorch_on_two_videos(
     stepdiff_model, fp32_bundle, record_property
 ):
     from stepdiff.runtime.compare import StepDiff
-    from stepdiff.runtime.decoder import DecodingOptions
+    from stepdiff.runtime.decoder import DecodingOptions, greedy
     from stepdiff.runtime.prompt import compare_prompt, layout
 
     m = stepdiff_model
@@ -37,9 +37,9 @@ def test_onnx_kv_decoder_matches_pytorch_on_two_videos(
 
     embeds_o = rt.prompt_embeds(user, list(onnx_videos))
     assert embeds_o.shape == tuple(embeds_t.shape[1:])
-    got_logits: list[np.ndarray] = []
-    opts = DecodingOptions(max_new_tokens=NEW_TOKENS, ignore_eos=True)
-    got_tokens = list(rt.decoder.generate(embeds_o, opts, logits_out=got_logits))
+    opts = DecodingOptions(max_new_tokens=NEW_TOKENS, ignore_eos=True, keep_logits=True)
+    got = greedy(rt.decoder, embeds_o, opts)
+    got_tokens, got_logits = list(got.tokens), got.logits
 
     assert len(got_tokens) == NEW_TOKENS >= 20
     assert got_tokens == want_tokens

@@ -1,4 +1,4 @@
-"""The parity report of a quantized bundle against the fp32 one (`stepdiff export --report`).
+"""stepdiff bench parity: a quantized bundle against the fp32 one (also `stepdiff export --report`).
 
 Three questions, each answered with numbers a reader can check:
 
@@ -13,10 +13,11 @@ Three questions, each answered with numbers a reader can check:
    both bundles on the first `limit` items of each task of the val split, through the same ONNX
    path as `stepdiff eval --bundle` (models/evaluate.py), and their deltas.
 3. What does it save? File sizes per graph and in all, and the peak RSS of a fresh process that
-   loads the bundle and runs one comparison (`python -m stepdiff.export.report --probe`, runtime only).
+   loads the bundle and runs one comparison (runtime.bench.probe, runtime only).
 
-`python -m stepdiff.export.report --bundle DIR [--reference DIR] [--bench DIR] [--out DIR]` runs it by
-hand; the export CLI calls `parity_report` and `write_report`.
+`stepdiff bench parity --bundle DIR [--reference DIR] [--bench DIR] [--out DIR]` runs it; the
+export CLI's --report calls `parity_report` and `write_report`. Every greedy continuation here is
+runtime.decoder's, the loop the headset runs.
 """
 
 from __future__ import annotations
@@ -25,8 +26,6 @@ import argparse
 import importlib.util
 import json
 import math
-import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -118,25 +117,6 @@ class PromptAgreement:
         return self.tokens == self.reference_tokens
 
 
-def _continue(decoder, logits: np.ndarray, cache, steps: int, stop_at_eos: bool) -> list[int]:
-    """Greedy tokens from the prompt's last logits on; an EOS is kept, then ends the answer."""
-    out: list[int] = []
-    while True:
-        tok = int(np.argmax(logits))
-        out.append(tok)
-        if len(out) >= steps or (stop_at_eos and tok in decoder.bundle.eos_token_ids):
-            return out
-        logits = decoder.forward(decoder.embed(np.array([tok])), cache)
-
-
-def greedy_tokens(decoder, embeds: np.ndarray, steps: int, stop_at_eos: bool = True) -> list[int]:
-    """Up to `steps` greedy tokens after prompt embeddings [S, D] (a runtime.decoder.Decoder)."""
-    from stepdiff.runtime.decoder import KVCache
-
-    cache = KVCache(decoder.bundle)
-    return _continue(decoder, decoder.forward(embeds, cache), cache, steps, stop_at_eos)
-
-
 def prompt_agreement(
     quantized,
     reference,
@@ -148,24 +128,25 @@ def prompt_agreement(
     """How a quantized runtime.compare.StepDiff follows the reference one on one prompt.
 
     clips: uint8 [T, H, W, 3], one per `<video>` in user_text; each engine encodes them with
-    its own vision encoder, so a quantized encoder counts too.
+    its own vision encoder, so a quantized encoder counts too. A continuation keeps the EOS that
+    ended it, so agreeing on when to stop counts too.
     """
-    from stepdiff.runtime.decoder import KVCache
+    from stepdiff.runtime.decoder import DecodingOptions, greedy
 
     def embeds(engine) -> np.ndarray:
         videos = list(engine.encoder.encode_frames(np.stack(clips))) if len(clips) else []
         return engine.prompt_embeds(user_text, videos)
 
-    ref_tokens = greedy_tokens(reference.decoder, embeds(reference), steps, stop_at_eos)
+    opts = DecodingOptions(max_new_tokens=steps, ignore_eos=not stop_at_eos)
+    ref_tokens = greedy(reference.decoder, embeds(reference), opts).tokens_with_stop
     dec, emb = quantized.decoder, embeds(quantized)
-    # Both measures start from one prefill of the quantized prompt.
-    cache = KVCache(dec.bundle)
-    last = dec.forward(emb, cache)
+    # Teacher-forced: the quantized decoder along fp32's continuation, from its own prefill.
+    last = dec.prefill(emb)
     agree = int(last.argmax() == ref_tokens[0])
     if len(ref_tokens) > 1:
-        forced = dec.forward_all(dec.embed(np.asarray(ref_tokens[:-1], np.int64)), cache.copy())
+        forced = dec.forward_all(dec.embed(np.asarray(ref_tokens[:-1], np.int64)), dec.cache)
         agree += int((forced.argmax(-1) == np.asarray(ref_tokens[1:])).sum())
-    own = _continue(dec, last, cache, steps, stop_at_eos)
+    own = greedy(dec, emb, opts).tokens_with_stop
     return PromptAgreement(tuple(ref_tokens), tuple(own), agree)
 
 
@@ -336,81 +317,11 @@ def peak_memory(bundle: Path, clips: np.ndarray, options: ReportOptions) -> dict
     """Peak RSS of a fresh Python that loads `bundle` and compares the two clips [2, T, H, W, 3].
 
     A fresh process, because this one holds both bundles, torch and the dataset; the child
-    imports only the runtime (what the headset runs) and reports its own peak (_peak_rss_mb).
+    imports only the runtime (what the headset runs) and reports its own peak.
     """
-    repo = Path(__file__).resolve().parents[1]
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(repo), env.get("PYTHONPATH")) if p)
-    env["OMP_NUM_THREADS"] = str(options.threads)
-    with tempfile.TemporaryDirectory(prefix="stepdiff-probe-") as tmp:
-        clips_path = Path(tmp) / "clips.npy"
-        np.save(clips_path, clips)
-        cmd = [
-            sys.executable,
-            "-m",
-            "stepdiff.export.report",
-            "--probe",
-            str(Path(bundle).resolve()),  # the child runs in a temporary directory
-            "--clips",
-            str(clips_path),
-            "--threads",
-            str(options.threads),
-            "--max-new-tokens",
-            str(options.steps),
-        ]
-        r = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tmp)
-    lines = r.stdout.strip().splitlines()
-    if r.returncode != 0 or not lines:
-        tail = (r.stderr.strip().splitlines() or ["no output"])[-1]
-        return {"error": f"probe exited {r.returncode}: {tail}"}
-    return json.loads(lines[-1])
+    from stepdiff.runtime.bench.probe import measure
 
-
-def _peak_rss_mb() -> tuple[float, str]:
-    """This process's peak RSS. On Linux VmHWM, the high-water mark of the address space since
-    exec: ru_maxrss would be wrong here, since Linux carries the parent's maximum over fork and
-    exec, so a child of a 4 GB test runner reports at least 4 GB."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024, "VmHWM"
-    except OSError:
-        pass
-    import resource
-
-    kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return kb / (1024 * 1024 if sys.platform == "darwin" else 1024), "ru_maxrss"
-
-
-def _probe(bundle: str, clips_path: str, threads: int, max_new_tokens: int) -> dict:
-    """Runs in the child: load the bundle, one comparison, own peak RSS."""
-    clips = np.load(clips_path)
-    startup, _ = _peak_rss_mb()
-    from stepdiff.runtime.compare import CompareOptions, StepDiff
-
-    t0 = time.perf_counter()
-    engine = StepDiff(bundle, threads)
-    t1 = time.perf_counter()
-    videos = list(engine.encoder.encode_frames(clips))
-    res = engine.answer(
-        compare_prompt(len(videos)),
-        videos,
-        CompareOptions(max_new_tokens=max_new_tokens, threads=threads),
-    )
-    t2 = time.perf_counter()
-    peak, source = _peak_rss_mb()
-    return {
-        "peak_rss_mb": peak,
-        "startup_rss_mb": startup,  # the interpreter and numpy, before the runtime
-        "rss_source": source,
-        "load_s": t1 - t0,
-        "compare_s": t2 - t1,
-        "new_tokens": len(res.tokens),
-        "ttft_ms": res.timings.get("ttft_ms"),
-        "decode_tok_s": res.timings.get("decode_tok_s"),
-        "torch_imported": "torch" in sys.modules,
-    }
+    return measure(bundle, clips, options.threads, options.steps)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -684,7 +595,7 @@ def _finite(x):
 
 def write_report(report: dict, out_dir: Path) -> tuple[Path, Path]:
     """out_dir/parity_report.json and out_dir/parity_report.md, each written atomically."""
-    from stepdiff.models.evaluate import write_atomic
+    from stepdiff.runtime.files import write_atomic
 
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
@@ -701,9 +612,7 @@ def write_report(report: dict, out_dir: Path) -> tuple[Path, Path]:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="python -m stepdiff.export.report", description=__doc__.splitlines()[0]
-    )
+    p = argparse.ArgumentParser(prog="stepdiff bench parity", description=__doc__.splitlines()[0])
     p.add_argument("--bundle", help="the quantized bundle directory")
     p.add_argument("--reference", help="the fp32 bundle (default: the default bundle)")
     p.add_argument("--bench", help="`stepdiff data build` output for the val-metric deltas")
@@ -714,17 +623,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="report directory (default: <bundle>-report beside the bundle)")
     p.add_argument("--quiet", action="store_true")
     # The child of peak_memory:
-    p.add_argument("--probe", help=argparse.SUPPRESS)
-    p.add_argument("--clips", help=argparse.SUPPRESS)
-    p.add_argument("--max-new-tokens", type=int, default=32, help=argparse.SUPPRESS)
     return p
 
 
 def main(argv: list[str]) -> int:
     a = parser().parse_args(argv)
-    if a.probe:
-        print(json.dumps(_probe(a.probe, a.clips, a.threads, a.max_new_tokens)))
-        return 0
     from stepdiff.runtime.errors import BadInput
     from stepdiff.runtime.paths import default_bundle
 
@@ -754,11 +657,3 @@ def report_dir(bundle: Path) -> Path:
     is what gets sideloaded, and its manifest lists every file it ships)."""
     b = Path(bundle)
     return b.parent / f"{b.name}-report"
-
-
-if __name__ == "__main__":
-    try:
-        sys.exit(main(sys.argv[1:]))
-    except ValueError as e:
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(2)

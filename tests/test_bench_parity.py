@@ -11,7 +11,7 @@ pytest.importorskip("torch")
 
 from fixtures_bundle import linked_copy  # noqa: E402
 
-from stepdiff.export.report import PROMPTS, ReportOptions, parity_report, write_report  # noqa: E402
+from stepdiff.export.parity import PROMPTS, ReportOptions, parity_report, write_report  # noqa: E402
 from stepdiff.runtime.errors import BadInput  # noqa: E402
 
 
