@@ -19,7 +19,7 @@ demo: $(STAMP)
 	$(BIN)/stepdiff demo
 
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=25
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -1,43 +1,57 @@
-"""PyTorch eager numbers for `stepdiff bench pipeline --engine torch` (same work as ONNX)."""
+"""The PyTorch eager engine of the benchmarks (`stepdiff bench decode|pipeline`).
+
+A `runtime.decoder.LanguageModel` like the ONNX one, on the same SmolLM2 weights in fp32
+(transformers' LlamaForCausalLM), so the one greedy loop times both. It registers itself under
+the `stepdiff.bench_engines` entry-point group as `torch`.
+"""
 
 from __future__ import annotations
-
-import time
 
 import numpy as np
 import torch
 
-from stepdiff.runtime.bench_pipeline import PipelineBench, _median_ms
+from stepdiff.models.model import cache_kwarg
+from stepdiff.runtime.bench.engines import EngineSpec, Prompt
 
 
-def bench_torch(threads: int, repeats: int, new_tokens: int) -> PipelineBench:
-    from tokenizers import Tokenizer
+class TorchEngine:
+    eos_token_ids: tuple[int, ...] = ()
+    label = "torch-fp32"
 
-    from stepdiff.models.model import StepDiffModel
-    from stepdiff.models.pretrained import smollm2_hf_dir
-    from stepdiff.runtime.prompt import compare_prompt, layout
+    def __init__(self, spec: EngineSpec) -> None:
+        from stepdiff.models.pretrained import load_smollm2
 
-    torch.set_num_threads(threads)
-    m = StepDiffModel.from_pretrained()
-    c = m.config
-    clip = np.random.default_rng(0).integers(0, 256, (1, c.frames, c.frame_size, c.frame_size, 3))
-    pixels = torch.from_numpy(clip.astype(np.uint8))
-    enc_ms = _median_ms(lambda: m.encode_videos(pixels), repeats)
-    v = m.encode_videos(pixels)[0]
-    tok = Tokenizer.from_file(str(smollm2_hf_dir() / "tokenizer.json"))
-    with torch.no_grad():
-        embeds = m.prompt_embeds(layout(tok, compare_prompt(2)), [v, v])
-    ttft = _median_ms(lambda: m.greedy(embeds, 1), repeats)
-    t = time.perf_counter()
-    tokens, _ = m.greedy(embeds, new_tokens)
-    total = time.perf_counter() - t
-    decode_s = max(total - ttft / 1000, 1e-9)
-    return PipelineBench(
-        "torch-fp32",
-        threads,
-        enc_ms,
-        ttft,
-        (len(tokens) - 1) / decode_s,
-        embeds.shape[1],
-        len(tokens),
-    )
+        torch.set_num_threads(spec.threads)
+        torch.set_num_interop_threads(1)
+        self.lm, _ = load_smollm2()
+        self.lm.eval()
+        self._kw = cache_kwarg(self.lm)
+        self._model = None
+
+    def encode(self, clip: np.ndarray) -> np.ndarray:
+        """uint8 [T, H, W, 3] -> video tokens [K, D] (EfficientNet-Lite0 + projector)."""
+        if self._model is None:
+            from stepdiff.models.model import StepDiffConfig, StepDiffModel
+            from stepdiff.models.pretrained import load_efficientnet
+
+            self._model = StepDiffModel(StepDiffConfig(), load_efficientnet(), self.lm).eval()
+        pixels = torch.from_numpy(np.ascontiguousarray(clip))[None]
+        with torch.inference_mode():
+            return self._model.encode_videos(pixels)[0].numpy()
+
+    def prefill(self, prompt: Prompt) -> np.ndarray:
+        from stepdiff.runtime.prompt import interleave
+
+        with torch.inference_mode():
+            text = self.lm.get_input_embeddings()(torch.from_numpy(prompt.text_ids())).numpy()
+            embeds = interleave(text, prompt.layout(), list(prompt.video_embeds))
+            out = self.lm(inputs_embeds=torch.from_numpy(embeds)[None], use_cache=True)
+        self.past = getattr(out, self._kw)
+        return out.logits[0, -1].float().numpy()
+
+    def step(self, token: int) -> np.ndarray:
+        with torch.inference_mode():
+            ids = torch.tensor([[token]], dtype=torch.long)
+            out = self.lm(input_ids=ids, use_cache=True, **{self._kw: self.past})
+        self.past = getattr(out, self._kw)
+        return out.logits[0, -1].float().numpy()

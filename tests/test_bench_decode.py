@@ -7,24 +7,24 @@ import json
 import numpy as np
 import pytest
 
-from stepdiff.export import bench_decode
+from stepdiff.runtime.bench import decode as bench_decode
 from stepdiff.runtime.errors import BadInput
 
 
 @pytest.fixture(scope="module")
-def tiny_run(fp32_bundle, tmp_path_factory):
+def tiny_run(device_bundle, tmp_path_factory):
     """Our engine on the fp32 bundle, 1 thread, 4 tokens, plus llama.cpp made 'missing'."""
     out = tmp_path_factory.mktemp("bench")
     mp = pytest.MonkeyPatch()
     # Whatever is installed here, the skip path is what we check: point it at no module.
     mp.setitem(bench_decode._MODULES, "llama-cpp-python", "no_such_module_for_stepdiff")
     try:
-        argv = ["--engines", "stepdiff,llama.cpp", "--bundle", str(fp32_bundle)]
+        argv = ["--engines", "stepdiff,llama.cpp", "--bundle", str(device_bundle)]
         argv += ["--threads", "1", "--new-tokens", "4", "--repeats", "1", "--out", str(out)]
         rc = bench_decode.main(argv)
     finally:
         mp.undo()
-    return rc, out, fp32_bundle
+    return rc, out, device_bundle
 
 
 def test_tiny_run_writes_records_report_and_chart(tiny_run):
@@ -77,13 +77,13 @@ def test_bandwidth_bound_is_bandwidth_over_bytes_per_token(tiny_run):
     assert b["bound_tok_s"] == pytest.approx(result["bandwidth"]["read_gb_s"] * 1e9 / total)
 
 
-def test_bad_options_name_the_problem(fp32_bundle):
+def test_bad_options_name_the_problem(device_bundle):
     with pytest.raises(BadInput, match="--engines: unknown engine"):
         bench_decode.main(["--engines", "stepdiff-int3"])
     with pytest.raises(BadInput, match="--threads"):
         bench_decode.main(["--engines", "torch-fp32", "--threads", "0"])
     with pytest.raises(BadInput, match="is a fp32 bundle, not int4"):
-        bench_decode.resolve_bundle("int4", str(fp32_bundle))
+        bench_decode.resolve_bundle("int4", str(device_bundle))
 
 
 def test_bandwidth_measure_gives_plausible_numbers():

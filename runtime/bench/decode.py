@@ -2,7 +2,7 @@
 
 Same weights (SmolLM2-135M), same prompt, same thread counts for every engine:
 - stepdiff-int4 / stepdiff-int8: our runtime (runtime/decoder.py) on bundles from
-  `stepdiff export --quant int4|int8`;
+  `stepdiff export --quant int4|int8` (run as a command when the cache has none);
 - torch-fp32: PyTorch eager through transformers;
 - ort-genai-int4: onnxruntime-genai running our int4 bundle's own graphs (genai_config.json);
 - llama.cpp-q4_1: llama-cpp-python on the original GGUF (optional extra; skipped if missing).
@@ -28,19 +28,20 @@ import argparse
 import importlib.util
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 
+from stepdiff.runtime.bench.engines import build_prompt as write_prompt
+from stepdiff.runtime.bench.harness import log as _log
+from stepdiff.runtime.bench.harness import machine_info, write_report
 from stepdiff.runtime.errors import BadInput
-from stepdiff.runtime.paths import cache_dir
+from stepdiff.runtime.paths import cache_dir, smollm2_gguf_path
 
 # engine key -> (bench_engines kind, bundle option or "", pip package that provides it)
 ENGINES: dict[str, tuple[str, str, str]] = {
@@ -122,10 +123,6 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def _log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
-
-
 def parse_options(a: argparse.Namespace) -> BenchOptions:
     engines = tuple(e.strip() for e in a.engines.split(",") if e.strip())
     unknown = [e for e in engines if e not in ENGINES]
@@ -175,10 +172,11 @@ def resolve_bundle(quant: str, given: str) -> Path:
     if (path / "manifest.json").is_file() and _quantization(path) == quant:
         return path
     _log(f"no {quant} bundle given: exporting one into {path} (about a minute) ...")
+    # The export command is the workstation's; it is run as a command, never imported.
     cmd = [
         sys.executable,
         "-m",
-        "stepdiff.runtime.cli",
+        "stepdiff.runtime",
         "export",
         "--quant",
         quant,
@@ -192,35 +190,6 @@ def resolve_bundle(quant: str, given: str) -> Path:
             f"export one yourself and pass --{quant} DIR"
         )
     return path
-
-
-def build_prompt(bundle: Path, path: Path) -> int:
-    """Writes prompt.npz for the engines; returns its token count."""
-    from tokenizers import Tokenizer
-
-    from stepdiff.export.bench_engines import save_prompt
-    from stepdiff.runtime.bundle import load_bundle
-    from stepdiff.runtime.encoder import VideoEncoder
-    from stepdiff.runtime.prompt import compare_prompt, layout
-
-    b = load_bundle(bundle)
-    tok = Tokenizer.from_file(str(b.tokenizer_path))
-    lay = layout(tok, compare_prompt(2), b.system_prompt)
-    clips = np.random.default_rng(0).integers(
-        0, 256, (2, b.frames, b.frame_size, b.frame_size, 3), dtype=np.uint8
-    )
-    video = VideoEncoder(b, threads=1).encode_frames(clips).astype(np.float32)
-    k = video.shape[1]
-    filler = tok.encode(FILLER * (1 + k // 8), add_special_tokens=False).ids[:k]
-    if len(filler) < k:
-        raise RuntimeError(f"filler text gave {len(filler)} tokens, need {k}")
-    ids: list[int] = []
-    for i, piece in enumerate(lay.pieces):
-        ids += piece
-        if i < len(lay.pieces) - 1:
-            ids += filler
-    save_prompt(path, lay.pieces, video, np.array(ids, dtype=np.int64))
-    return len(ids)
 
 
 # --- memory bandwidth and the bound it sets -------------------------------------------------
@@ -303,7 +272,7 @@ def bound_record(tb: TokenBytes, bw: Bandwidth) -> dict:
 
 def run_engine(spec: dict, timeout_s: float) -> dict:
     """One engine in its own process; its JSON record, or a failure note."""
-    cmd = [sys.executable, "-m", "stepdiff.export.bench_engines", json.dumps(spec)]
+    cmd = [sys.executable, "-m", "stepdiff.runtime.bench.engines", json.dumps(spec)]
     env = {**os.environ, "OMP_NUM_THREADS": str(spec["threads"])}
     try:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, env=env)
@@ -314,37 +283,6 @@ def run_engine(spec: dict, timeout_s: float) -> dict:
         tail = done.stderr.strip().splitlines()[-1:] or ["no output"]
         return {"status": "failed", "note": f"exit {done.returncode}: {tail[0][:300]}"}
     return {"status": "ok", **json.loads(lines[-1])}
-
-
-def machine_info() -> dict:
-    model = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = None
-    try:
-        mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    except (ValueError, OSError, AttributeError):
-        pass
-    versions = {}
-    for pkg in ("onnxruntime", "onnxruntime-genai", "torch", "transformers", "llama-cpp-python"):
-        try:
-            versions[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            pass
-    return {
-        "cpu": model,
-        "cores": os.cpu_count(),
-        "memory_gb": round(mem, 1) if mem else None,
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
-        "versions": versions,
-    }
 
 
 def bench(opts: BenchOptions, workdir: Path) -> dict:
@@ -359,7 +297,7 @@ def bench(opts: BenchOptions, workdir: Path) -> dict:
     prompt_bundle = next(iter(bundles.values()), None) or resolve_bundle("int4", opts.int4)
     prompt_path = workdir / "prompt.npz"
     _log(f"prompt: two clips through {prompt_bundle / 'vision_encoder.onnx'} ...")
-    prompt_tokens = build_prompt(prompt_bundle, prompt_path)
+    prompt_tokens = write_prompt(prompt_bundle, prompt_path)
     _log("measuring memory bandwidth ...")
     bw = measure_bandwidth()
     _log(f"  read {bw.read_gb_s:.1f} GB/s, copy {bw.copy_gb_s:.1f} GB/s (one core)")
@@ -384,9 +322,9 @@ def bench(opts: BenchOptions, workdir: Path) -> dict:
             continue
         _log(f"[{i}/{len(runs)}] {key} threads={threads} ...")
         if kind == "llama.cpp" and not gguf:
-            from stepdiff.models.pretrained import smollm2_gguf
-
-            gguf = str(smollm2_gguf().path)
+            gguf = str(smollm2_gguf_path())
+            if not Path(gguf).is_file():
+                raise BadInput(gguf, "is missing; `stepdiff export` fetches it, or pass --gguf")
         spec = {
             "engine": kind,
             "threads": threads,
@@ -508,36 +446,9 @@ def bar_chart(result: dict, width: int = 900, height: int = 480) -> np.ndarray:
     return img
 
 
-def _atomic(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 def write_outputs(result: dict, out: Path) -> list[Path]:
     """bench.json, bench.md and bench.png in `out`, each written atomically."""
-    import cv2
-
-    out.mkdir(parents=True, exist_ok=True)
-    text = {
-        "bench.json": json.dumps(result, indent=2) + "\n",
-        "bench.md": markdown(result),
-    }
-    for name, content in text.items():
-        _atomic(out / name, lambda p, c=content: Path(p).write_text(c))
-
-    def png(p: str) -> None:
-        if not cv2.imwrite(p, bar_chart(result)):
-            raise RuntimeError(f"{p}: OpenCV could not write the PNG")
-
-    _atomic(out / "bench.png", png)
-    return [out / "bench.json", out / "bench.md", out / "bench.png"]
+    return write_report(out, "bench", result, markdown(result), bar_chart(result))
 
 
 def main(argv: list[str]) -> int:

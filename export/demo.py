@@ -49,7 +49,7 @@ def ensure_bundle(path: Path, rebuild: bool = False) -> Path:
 def _stale(manifest: dict) -> str:
     """Why a verified bundle is not the one the shipped weights make ("" if it is)."""
     from stepdiff.models.pretrained import SHIPPED_WEIGHTS
-    from stepdiff.runtime.bundle import sha256_file
+    from stepdiff.runtime.files import sha256_file
 
     have = manifest.get("models", {}).get("stepdiff_weights", {}).get("sha256", "")
     if not SHIPPED_WEIGHTS.is_file():
