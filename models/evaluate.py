@@ -30,6 +30,7 @@ from pickle import UnpicklingError
 from stepdiff.models import metrics
 from stepdiff.models.predictors import ClipSource, Predictor
 from stepdiff.models.tasks import TASKS
+from stepdiff.runtime import files
 from stepdiff.runtime.errors import BadInput
 
 BASELINES = ("chance", "blind", "untrained", "heuristic")
@@ -64,20 +65,7 @@ def locate(bench: Path, split: str) -> tuple[Path, Path]:
 
 
 def read_jsonl(path: Path) -> list[dict]:
-    if not path.is_file():
-        raise BadInput(path, "is missing; build the benchmarks with `stepdiff data build`")
-    rows = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise BadInput(path, f"line {n} is not valid JSON ({e.msg})") from e
-        if not isinstance(row, dict):
-            raise BadInput(path, f"line {n} is not a JSON object")
-        rows.append(row)
-    return rows
+    return files.read_jsonl(path, "build the benchmarks with `stepdiff data build`")
 
 
 def _is_str_list(x, n: int | None = None) -> bool:
@@ -134,20 +122,6 @@ def check_predictions(task: str, gt: Sequence[dict], preds: Sequence[dict], path
             want = f'"scores", {k} finite numbers'
         if not ok:
             raise BadInput(path, f"line {n}: needs {want} (StepDiff {task} prediction format)")
-
-
-def write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def jsonl(rows: Sequence[dict]) -> str:
-    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
 
 
 def _finite(x):
@@ -354,10 +328,10 @@ def evaluate(
         check_predictions(task, gt, preds, src)
         result["seconds"][task] = round(time.perf_counter() - t0, 2)
         if out is not None and preds_dir is None:
-            write_atomic(out / f"{task}_preds.jsonl", jsonl(preds))
+            files.write_jsonl(out / f"{task}_preds.jsonl", preds)
         result["tasks"][task] = metrics.score_task(task, gt, preds)
     if out is not None:
-        write_atomic(out / "metrics.json", json.dumps(_finite(result), indent=2) + "\n")
+        files.write_atomic(out / "metrics.json", json.dumps(_finite(result), indent=2) + "\n")
     return result
 
 

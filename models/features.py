@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from stepdiff.models.model import StepDiffConfig, VisionTower
+from stepdiff.runtime.files import write_atomic, write_atomic_with
 
 
 def feature_key(config: StepDiffConfig) -> str:
@@ -78,13 +79,9 @@ def build_features(
 
 
 def _save(out: Path, array: np.ndarray, index: dict[str, int]) -> None:
-    tmp_arr, tmp_idx = out / "features.npy.tmp", out / "index.json.tmp"
-    with open(tmp_arr, "wb") as f:
-        np.save(f, array)
-    tmp_idx.write_text(json.dumps(index))
     # The array goes first: an index never points past the array it is read with.
-    os.replace(tmp_arr, out / "features.npy")
-    os.replace(tmp_idx, out / "index.json")
+    write_atomic_with(out / "features.npy", lambda tmp: np.save(tmp, array))
+    write_atomic(out / "index.json", json.dumps(index))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import random
 import sys
 import time
@@ -29,6 +28,7 @@ import torch.nn.functional as F
 from stepdiff.models.lora import LoraConfig, apply_lora, lora_state_dict
 from stepdiff.models.model import StepDiffConfig, StepDiffModel
 from stepdiff.runtime.errors import BadInput
+from stepdiff.runtime.files import write_atomic_with
 from stepdiff.runtime.prompt import VIDEO, chat_text
 
 IM_END = 2  # <|im_end|>, SmolLM2's end of turn: the model learns to stop
@@ -227,9 +227,7 @@ def make_optimizer(model: StepDiffModel, cfg: TrainConfig, stage: int) -> torch.
 
 
 def save_atomic(obj, path: Path) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    write_atomic_with(path, lambda tmp: torch.save(obj, tmp))
 
 
 def shippable_weights(model: StepDiffModel, cfg: TrainConfig) -> dict[str, torch.Tensor]:
@@ -251,9 +249,8 @@ def write_weights(model: StepDiffModel, cfg: TrainConfig, path: Path, step: int)
         "train_config": json.dumps(asdict(cfg)),
         "step": str(step),
     }
-    tmp = path.with_suffix(".tmp")
-    save_file({k: v.contiguous() for k, v in shippable_weights(model, cfg).items()}, str(tmp), meta)
-    os.replace(tmp, path)
+    weights = {k: v.contiguous() for k, v in shippable_weights(model, cfg).items()}
+    write_atomic_with(path, lambda tmp: save_file(weights, tmp, meta))
 
 
 @torch.no_grad()
