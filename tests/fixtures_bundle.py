@@ -1,14 +1,47 @@
-"""Session fixtures: the pretrained StepDiff model, an fp32 bundle built from it, sample videos."""
+"""Session fixtures: bundles, the pretrained StepDiff model, sample videos.
+
+- `device_bundle`: the default bundle as a device gets it: `stepdiff export` from the GGUF and the
+  shipped weights, in a Python where torch cannot be imported. The device-path tests use it.
+- `fp32_bundle` / `quantized_bundle(q)`: exports of the PyTorch model (`stepdiff_model`, the
+  untrained projector), for the tests that compare the ONNX path with PyTorch.
+"""
 
 from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+# Runs the `stepdiff` CLI with torch and transformers unimportable, and fails if either loaded.
+BLOCK_TORCH = (
+    "import sys\n"
+    "sys.modules['torch'] = None\n"  # `import torch` now raises ImportError
+    "sys.modules['transformers'] = None\n"
+    "from stepdiff.runtime.cli import main\n"
+    "rc = main(sys.argv[1:])\n"
+    "assert 'torch' not in {m.split('.')[0] for m, v in sys.modules.items() if v is not None}\n"
+    "sys.exit(rc)\n"
+)
+
+
+@pytest.fixture(scope="session")
+def device_bundle(tmp_path_factory) -> Path:
+    """`stepdiff export` (the default: fp32, shipped weights) where torch cannot be imported."""
+    out = tmp_path_factory.mktemp("device") / "bundle"
+    r = subprocess.run(
+        [sys.executable, "-c", BLOCK_TORCH, "export", "--quant", "fp32", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
+    assert r.returncode == 0, r.stderr[-2000:]
+    return out
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,10 @@ from fixtures_bundle import linked_copy
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "runtime", *args], capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "stepdiff.runtime", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 
@@ -27,23 +30,23 @@ def assert_one_line_error(proc: subprocess.CompletedProcess, names: str | Path) 
     return lines[0]
 
 
-def test_missing_video(tmp_path, two_videos, fp32_bundle):
+def test_missing_video(tmp_path, two_videos, device_bundle):
     missing = tmp_path / "nope.mp4"
-    proc = run_cli("compare", str(missing), str(two_videos[1]), "--bundle", str(fp32_bundle))
+    proc = run_cli("compare", str(missing), str(two_videos[1]), "--bundle", str(device_bundle))
     assert "no such file" in assert_one_line_error(proc, missing)
 
 
-def test_not_a_video(tmp_path, two_videos, fp32_bundle):
+def test_not_a_video(tmp_path, two_videos, device_bundle):
     fake = tmp_path / "notes.mp4"
     fake.write_text("this is a shopping list, not a video\n" * 20)
-    proc = run_cli("compare", str(two_videos[0]), str(fake), "--bundle", str(fp32_bundle))
+    proc = run_cli("compare", str(two_videos[0]), str(fake), "--bundle", str(device_bundle))
     assert "not a readable video" in assert_one_line_error(proc, fake)
 
 
-def test_zero_byte_mp4(tmp_path, two_videos, fp32_bundle):
+def test_zero_byte_mp4(tmp_path, two_videos, device_bundle):
     empty = tmp_path / "empty.mp4"
     empty.write_bytes(b"")
-    proc = run_cli("compare", str(empty), str(two_videos[1]), "--bundle", str(fp32_bundle))
+    proc = run_cli("compare", str(empty), str(two_videos[1]), "--bundle", str(device_bundle))
     assert "0 bytes" in assert_one_line_error(proc, empty)
 
 
@@ -59,14 +62,14 @@ def corrupt_copy(src: Path, dst: Path, name: str) -> Path:
 
 
 @pytest.mark.parametrize("name", ["vision_encoder.onnx", "tokenizer.json"])
-def test_one_byte_changed_in_bundle(tmp_path, two_videos, fp32_bundle, name):
-    bad = corrupt_copy(fp32_bundle, tmp_path / "b", name)
+def test_one_byte_changed_in_bundle(tmp_path, two_videos, device_bundle, name):
+    bad = corrupt_copy(device_bundle, tmp_path / "b", name)
     proc = run_cli("compare", *map(str, two_videos), "--bundle", str(tmp_path / "b"))
     assert "sha256" in assert_one_line_error(proc, bad)
 
 
-def test_manifest_not_json(tmp_path, two_videos, fp32_bundle):
-    b = linked_copy(fp32_bundle, tmp_path / "b")
+def test_manifest_not_json(tmp_path, two_videos, device_bundle):
+    b = linked_copy(device_bundle, tmp_path / "b")
     (b / "manifest.json").unlink()
     (b / "manifest.json").write_text("{ not json")
     proc = run_cli("compare", *map(str, two_videos), "--bundle", str(b))
@@ -82,35 +85,35 @@ def edit_manifest(src: Path, dst: Path, edit) -> Path:
     return b / "manifest.json"
 
 
-def test_manifest_path_leaving_bundle(tmp_path, two_videos, fp32_bundle):
+def test_manifest_path_leaving_bundle(tmp_path, two_videos, device_bundle):
     outside = tmp_path / "outside.onnx"
-    shutil.copyfile(fp32_bundle / "embed_tokens.onnx", outside)
+    shutil.copyfile(device_bundle / "embed_tokens.onnx", outside)
 
     def edit(m):
         m["graphs"]["embed_tokens"]["path"] = "../outside.onnx"
         m["files"]["../outside.onnx"] = m["files"].pop("embed_tokens.onnx")
 
-    mpath = edit_manifest(fp32_bundle, tmp_path / "b", edit)
+    mpath = edit_manifest(device_bundle, tmp_path / "b", edit)
     proc = run_cli("compare", *map(str, two_videos), "--bundle", str(tmp_path / "b"))
     assert "leaves the bundle" in assert_one_line_error(proc, mpath)
 
 
-def test_graph_with_wrong_io(tmp_path, two_videos, fp32_bundle):
+def test_graph_with_wrong_io(tmp_path, two_videos, device_bundle):
     def edit(m):
         m["graphs"]["decoder"]["inputs"] = m["graphs"]["decoder"]["inputs"][:-2]
 
-    mpath = edit_manifest(fp32_bundle, tmp_path / "b", edit)
+    mpath = edit_manifest(device_bundle, tmp_path / "b", edit)
     proc = run_cli("compare", *map(str, two_videos), "--bundle", str(tmp_path / "b"))
     assert "wrong inputs" in assert_one_line_error(proc, mpath)
 
 
-def test_graph_file_swapped_for_another(tmp_path, two_videos, fp32_bundle):
+def test_graph_file_swapped_for_another(tmp_path, two_videos, device_bundle):
     """A manifest that lists the embedder's file as the decoder: hashes match, the IO does not."""
 
     def edit(m):
         m["graphs"]["decoder"]["path"] = "embed_tokens.onnx"
 
-    edit_manifest(fp32_bundle, tmp_path / "b", edit)
+    edit_manifest(device_bundle, tmp_path / "b", edit)
     proc = run_cli("compare", *map(str, two_videos), "--bundle", str(tmp_path / "b"))
     assert "differ from manifest.json" in assert_one_line_error(
         proc, tmp_path / "b" / "embed_tokens.onnx"

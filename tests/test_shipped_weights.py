@@ -5,8 +5,6 @@ the predictions recorded below (recorded from `stepdiff eval --checkpoint` on th
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -27,16 +25,6 @@ RECORDED: dict[str, list] = {
     "diffrank": [[4.202, 4.19, 4.197, 4.191], [4.188, 4.2, 4.194, 4.186]],
 }
 
-BLOCK_TORCH = (
-    "import sys\n"
-    "sys.modules['torch'] = None\n"  # `import torch` now raises ImportError
-    "sys.modules['transformers'] = None\n"
-    "from stepdiff.runtime.cli import main\n"
-    "rc = main(sys.argv[1:])\n"
-    "assert 'torch' not in {m.split('.')[0] for m, v in sys.modules.items() if v is not None}\n"
-    "sys.exit(rc)\n"
-)
-
 
 @pytest.fixture(scope="module")
 def shipped_model():
@@ -46,25 +34,11 @@ def shipped_model():
     return load_checkpoint(SHIPPED_WEIGHTS)
 
 
-@pytest.fixture(scope="module")
-def torchless_bundle(tmp_path_factory) -> Path:
-    """`stepdiff export` (the default, fp32) in a Python where torch cannot be imported."""
-    out = tmp_path_factory.mktemp("torchless") / "bundle"
-    root = Path(__file__).resolve().parents[1]
-    r = subprocess.run(
-        [sys.executable, "-c", BLOCK_TORCH, "export", "--quant", "fp32", "--out", str(out)],
-        cwd=root,
-        capture_output=True,
-        text=True,
-    )
-    assert r.returncode == 0, r.stderr[-2000:]
-    return out
+def test_default_bundle_builds_without_torch(device_bundle):
+    from stepdiff.runtime.bundle import load_bundle
+    from stepdiff.runtime.files import sha256_file
 
-
-def test_default_bundle_builds_without_torch(torchless_bundle):
-    from stepdiff.runtime.bundle import load_bundle, sha256_file
-
-    manifest = load_bundle(torchless_bundle).manifest  # every sha256 and the graph IO verified
+    manifest = load_bundle(device_bundle).manifest  # every sha256 and the graph IO verified
     weights = manifest["models"]["stepdiff_weights"]
     assert weights["sha256"] == sha256_file(SHIPPED_WEIGHTS)
     assert weights["source"].startswith(SHIPPED_WEIGHTS.name)
@@ -107,26 +81,26 @@ def test_shipped_weights_give_the_recorded_predictions(shipped_predictions):
         assert int(np.argmax(got)) == int(np.argmax(want))
 
 
-def test_torchless_bundle_predicts_like_the_checkpoint(
-    torchless_bundle, shipped_predictions, tiny_dataset
+def test_device_bundle_predicts_like_the_checkpoint(
+    device_bundle, shipped_predictions, tiny_dataset
 ):
     from stepdiff.models.data.clipstore import ClipStore
     from stepdiff.models.predictors_onnx import OnnxScorer
     from stepdiff.runtime.compare import StepDiff
 
-    onnx = _predict(OnnxScorer(StepDiff(torchless_bundle), ClipStore(tiny_dataset)), tiny_dataset)
+    onnx = _predict(OnnxScorer(StepDiff(device_bundle), ClipStore(tiny_dataset)), tiny_dataset)
     assert onnx["diffcap"] == shipped_predictions["diffcap"]
     for task in ("diffmcq", "diffrank"):
         np.testing.assert_allclose(onnx[task], shipped_predictions[task], atol=5e-3)
 
 
 @pytest.mark.parametrize("lora", ["side", "merged"])
-def test_int4_keeps_the_shipped_lora_only_as_a_side_branch(torchless_bundle, tmp_path, lora):
+def test_int4_keeps_the_shipped_lora_only_as_a_side_branch(device_bundle, tmp_path, lora):
     """Most LoRA deltas are below half a 4-bit step: merged and re-quantized, they round away
     and the trained answers change; as a float side branch beside the exact Q4_1 weights they
     stay (teacher-forced greedy agreement with the fp32 bundle)."""
     from stepdiff.export.cli import main
-    from stepdiff.export.report import prompt_agreement
+    from stepdiff.export.parity import prompt_agreement
     from stepdiff.runtime.compare import StepDiff
 
     out = tmp_path / f"int4-{lora}"
@@ -135,7 +109,7 @@ def test_int4_keeps_the_shipped_lora_only_as_a_side_branch(torchless_bundle, tmp
     assert manifest["graphs"]["decoder"]["quantization_detail"]["lora"] == (
         "float side branch" if lora == "side" else "merged"
     )
-    q, ref = StepDiff(out, threads=1), StepDiff(torchless_bundle, threads=1)
+    q, ref = StepDiff(out, threads=1), StepDiff(device_bundle, threads=1)
     questions = [
         "How much salt should I add to a pot of pasta water?",
         "How long should I boil an egg for a soft yolk?",
