@@ -287,26 +287,6 @@ TOOL_SWAPS = {
     "toothpick": ("fork",),
     "lid": ("towel", "plate"),
 }
-# Tools a verb implies when the step names none: swapping those is a visible tool change.
-DEFAULT_TOOL = {
-    "chop": "knife",
-    "slice": "knife",
-    "mince": "knife",
-    "dice": "knife",
-    "cut": "knife",
-    "trim": "knife",
-    "whisk": "whisk",
-    "beat": "whisk",
-    "stir": "spoon",
-    "mix": "spoon",
-    "combine": "spoon",
-    "scoop": "spoon",
-    "flip": "spatula",
-    "spread": "knife",
-    "peel": "peeler",
-    "grate": "grater",
-    "saute": "spatula",
-}
 CONTAINER_SWAPS = {
     "bowl": ("mug", "plate", "pan"),
     "pan": ("pot", "bowl"),

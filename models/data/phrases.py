@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from stepdiff.models.data.slots import DEFAULT_CONTAINER, Slots, manner_set
+from stepdiff.models.data.slots import DEFAULT_CONTAINER, DEFAULT_TOOL, Slots, manner_set
 
 PAST = {
     "add": "added",
@@ -94,26 +94,13 @@ UNIT_WORDS = {
     "drop": ("drop", "drops"),
 }
 
-# The tool the renderer puts in the hand when a step names none, by motion family (mirrors
-# DEFAULT_TOOL in render_motion.py): a caption must name the tool the video shows.
-IMPLIED_TOOL = {
-    "chop": "knife",
-    "slice": "knife",
-    "stir": "spoon",
-    "whisk": "whisk",
-    "spread": "knife",
-    "peel": "peeler",
-    "flip": "spatula",
-    "scoop": "spoon",
-}
-
 
 def shown_container(slots: Slots) -> str | None:
     return slots.container or DEFAULT_CONTAINER.get(slots.motion)
 
 
 def shown_tool(slots: Slots) -> str | None:
-    return slots.tool or IMPLIED_TOOL.get(slots.motion)
+    return slots.tool or DEFAULT_TOOL.get(slots.motion)
 
 
 HEAT_WORDS = {

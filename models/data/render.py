@@ -26,7 +26,6 @@ from stepdiff.models.data.render_draw import Pen, name_hash
 from stepdiff.models.data.render_hands import draw_hand
 from stepdiff.models.data.render_looks import draw_package, look_for
 from stepdiff.models.data.render_motion import (
-    DEFAULT_TOOL,
     MOTION_FNS,
     Frame,
     Manner,
@@ -50,7 +49,7 @@ from stepdiff.models.data.render_scene import (
     measure_for,
     vessel_for,
 )
-from stepdiff.models.data.slots import DEFAULT_CONTAINER, Slots
+from stepdiff.models.data.slots import DEFAULT_CONTAINER, DEFAULT_TOOL, Slots
 
 __all__ = [
     "RenderOptions",

@@ -39,17 +39,6 @@ from stepdiff.models.data.slots import Slots
 
 TAU = 2.0 * np.pi
 
-# The tool a motion implies when the step does not name one.
-DEFAULT_TOOL = {
-    "chop": "knife",
-    "slice": "knife",
-    "stir": "spoon",
-    "whisk": "whisk",
-    "spread": "knife",
-    "peel": "peeler",
-    "flip": "spatula",
-    "scoop": "spoon",
-}
 # Motions that carry an ingredient into the container: the contents grow during the step.
 TRANSFER = frozenset({"pour", "scoop", "sprinkle", "crack", "squeeze", "grind", "place"})
 

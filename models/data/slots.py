@@ -150,6 +150,19 @@ DEFAULT_CONTAINER: dict[str, str] = {
     "microwave": "bowl",
 }
 
+# The tool in the hand when the step names none, by motion family: the renderer draws it and
+# the captions name it (phrases.shown_tool), so both read this one table.
+DEFAULT_TOOL: dict[str, str] = {
+    "chop": "knife",
+    "slice": "knife",
+    "stir": "spoon",
+    "whisk": "whisk",
+    "spread": "knife",
+    "peel": "peeler",
+    "flip": "spatula",
+    "scoop": "spoon",
+}
+
 # The slots a deviation can change, in the order captions and tests list them.
 SLOT_NAMES = (
     "verb",
