@@ -117,26 +117,6 @@ def load_all(paths: Iterable[str]) -> list[dict]:
     return anns
 
 
-def write_json(path: str, obj: object) -> None:
-    """Atomic: a reader never sees half a file."""
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(obj, f, indent=1, ensure_ascii=False)
-        f.write("\n")
-    os.replace(tmp, path)
-
-
-def write_jsonl(path: str, rows: Iterable[dict]) -> int:
-    tmp = f"{path}.tmp{os.getpid()}"
-    n = 0
-    with open(tmp, "w", encoding="utf-8") as f:
-        for r in rows:
-            f.write(json.dumps(r, ensure_ascii=False) + "\n")
-            n += 1
-    os.replace(tmp, path)
-    return n
-
-
 # ---------------------------------------------------------------- real annotations, no video
 
 _DEFAULT_SEVERITY = {

@@ -25,7 +25,7 @@ import numpy as np
 
 from stepdiff.models.data import bench as bench_mod
 from stepdiff.models.data import pairqa as pairqa_mod
-from stepdiff.models.data.annotation import check, parse_clip_id, write_json, write_jsonl
+from stepdiff.models.data.annotation import check, parse_clip_id
 from stepdiff.models.data.captaincook import load_recipes, load_recordings
 from stepdiff.models.data.deviations import change_for
 from stepdiff.models.data.narrate import narrate, narrate_idle
@@ -39,6 +39,7 @@ from stepdiff.models.data.splits import (
     recipe_split_of,
     recording_split_of,
 )
+from stepdiff.runtime.files import write_json, write_jsonl
 
 
 @dataclass(frozen=True)

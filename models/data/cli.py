@@ -67,8 +67,9 @@ def main(argv: list[str]) -> int:
             print(coverage().summary())
             return 0
         if args.cmd == "pairqa":
-            from stepdiff.models.data.annotation import load_all, write_jsonl
+            from stepdiff.models.data.annotation import load_all
             from stepdiff.models.data.pairqa import generate
+            from stepdiff.runtime.files import write_jsonl
 
             anns = load_all(args.annotations)
             if not anns:
@@ -77,8 +78,9 @@ def main(argv: list[str]) -> int:
             print(f"{n} PairQA samples from {len(anns)} videos -> {args.out}")
             return 0
         if args.cmd == "convert-cc4d":
-            from stepdiff.models.data.annotation import from_captaincook, write_json
+            from stepdiff.models.data.annotation import from_captaincook
             from stepdiff.models.data.captaincook import load_recordings
+            from stepdiff.runtime.files import write_json
 
             os.makedirs(args.out, exist_ok=True)
             recs = load_recordings()
