@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from stepdiff.models.tasks import TASKS
+from stepdiff.runtime import contract
 from stepdiff.runtime.prompt import compare_prompt
 
 REPORT_VERSION = 1
@@ -354,14 +355,14 @@ def _check_comparable(quantized, reference) -> None:
             "hidden": b.hidden,
             "vocab": b.vocab,
             "system_prompt": b.system_prompt,
-            "tokenizer.json sha256": b.manifest["files"]["tokenizer.json"].get("sha256"),
+            f"{contract.TOKENIZER} sha256": b.manifest["files"][contract.TOKENIZER].get("sha256"),
         }
 
     q, r = fields(quantized), fields(reference)
     for key in r:
         if q[key] != r[key]:
             raise BadInput(
-                quantized.root / "manifest.json",
+                quantized.root / contract.MANIFEST,
                 f"{key} {q[key]!r} differs from the reference bundle's {r[key]!r} "
                 f"({reference.root}); export both bundles from the same weights",
             )

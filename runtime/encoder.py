@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from stepdiff.runtime import contract
 from stepdiff.runtime.bundle import Bundle, open_session
 from stepdiff.runtime.video import read_clip
 
@@ -21,7 +22,8 @@ class VideoEncoder:
         want = (b.frames, b.frame_size, b.frame_size, 3)
         if x.dtype != np.uint8 or tuple(x.shape[1:]) != want:
             raise ValueError(f"frames must be uint8 [B, {want}], got {x.dtype} {x.shape}")
-        out = self.session.run(["video_embeds"], {"pixel_values": np.ascontiguousarray(x)})[0]
+        feeds = {contract.PIXEL_VALUES: np.ascontiguousarray(x)}
+        out = self.session.run([contract.VIDEO_EMBEDS], feeds)[0]
         return out[0] if single else out
 
     def encode_file(

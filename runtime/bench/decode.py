@@ -37,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
+from stepdiff.runtime import contract
 from stepdiff.runtime.bench.engines import build_prompt as write_prompt
 from stepdiff.runtime.bench.harness import log as _log
 from stepdiff.runtime.bench.harness import machine_info, write_report
@@ -151,7 +152,7 @@ def parse_options(a: argparse.Namespace) -> BenchOptions:
 
 
 def _quantization(bundle: Path) -> str:
-    mpath = bundle / "manifest.json"
+    mpath = bundle / contract.MANIFEST
     try:
         return str(json.loads(mpath.read_text())["graphs"]["decoder"].get("quantization", "fp32"))
     except FileNotFoundError as e:
@@ -169,7 +170,7 @@ def resolve_bundle(quant: str, given: str) -> Path:
             raise BadInput(path, f"is a {got} bundle, not {quant}; pass it as --{got} or --bundle")
         return path
     path = cache_dir() / "bundles" / f"default-{quant}"
-    if (path / "manifest.json").is_file() and _quantization(path) == quant:
+    if (path / contract.MANIFEST).is_file() and _quantization(path) == quant:
         return path
     _log(f"no {quant} bundle given: exporting one into {path} (about a minute) ...")
     # The export command is the workstation's; it is run as a command, never imported.
@@ -232,7 +233,7 @@ def _initializer_sizes(path: Path) -> list[tuple[str, tuple[int, ...], int]]:
 
 def token_bytes(bundle: Path, prompt_tokens: int, new_tokens: int) -> TokenBytes:
     """What one decoded token reads from memory with this bundle's decoder (see the module doc)."""
-    m = json.loads((bundle / "manifest.json").read_text())
+    m = json.loads((bundle / contract.MANIFEST).read_text())
     lm, graphs = m["lm"], m["graphs"]
     max_len, vocab = int(lm.get("max_length", 8192)), int(lm["vocab"])
     weights = 0
@@ -296,7 +297,7 @@ def bench(opts: BenchOptions, workdir: Path) -> dict:
         _quantization(bundles["bundle"])  # a clear error before any engine starts
     prompt_bundle = next(iter(bundles.values()), None) or resolve_bundle("int4", opts.int4)
     prompt_path = workdir / "prompt.npz"
-    _log(f"prompt: two clips through {prompt_bundle / 'vision_encoder.onnx'} ...")
+    _log(f"prompt: two clips through {prompt_bundle / contract.graph_file('vision_encoder')} ...")
     prompt_tokens = write_prompt(prompt_bundle, prompt_path)
     _log("measuring memory bandwidth ...")
     bw = measure_bandwidth()
