@@ -79,7 +79,7 @@ def test_outputs_validate_and_clips_resolve(tiny_dataset: str) -> None:
         for s in _jsonl(os.path.join(tiny_dataset, "pairqa", f"{split}.jsonl")):
             assert errors(s, PAIRQA) == []
             used.update(s["videos"])
-    for split in ("val", "test"):
+    for split in ("train", "val", "test"):  # train: training data for the comparison head
         for task, schema in BENCH_SCHEMAS.items():
             rows = _jsonl(os.path.join(tiny_dataset, "bench", split, f"{task}.jsonl"))
             assert rows, (split, task)

@@ -322,12 +322,12 @@ def build(
                 "by_subtask": _counts(samples, "subtask"),
                 "by_category": _counts(samples, "category"),
             }
-            if split == "train":
-                continue
+            # The train split's benchmark-format items are training data (the comparison head
+            # learns MCQ and Rank from them); val and test are the benchmarks.
             bench = bench_mod.build(
                 parts[split],
                 seed=_seed(seed, f"bench/{split_name}/{split}"),
-                max_per_task=sc.bench_max,
+                max_per_task=None if split == "train" else sc.bench_max,
             )
             bdir = os.path.join(base, "bench", split)
             os.makedirs(bdir, exist_ok=True)

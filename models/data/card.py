@@ -80,7 +80,7 @@ def render_card(card: dict, scale: object | None = None) -> str:
     lines += ["## Benchmarks (StepDiff schemas)", ""]
     for split_name in ("recipe", "recording"):
         b = card["bench"].get(split_name, {})
-        for s in ("val", "test"):
+        for s in _SPLITS:
             if s not in b:
                 continue
             lines.append(
