@@ -1,6 +1,8 @@
 """The StepDiff metrics, as the reference evaluation of Nagarajan & Torresani defines them.
 
-- DiffCap: corpus BLEU-1, CIDEr(-D) and ROUGE-L from pycocoevalcap's pure-Python scorers.
+- DiffCap: corpus BLEU-1, CIDEr(-D) and ROUGE-L from pycocoevalcap's pure-Python scorers, on
+  the raw strings, as the reference does (keys "BLEU-1", "CIDEr", "ROUGE-L"), and again on
+  normalised tokens (keys "BLEU-1 (normalised)", "CIDEr (normalised)", "ROUGE-L (normalised)").
 - DiffMCQ: accuracy of argmax(scores) against the answer's index among the options (ties go to
   the first option, as numpy's argmax does in the reference).
 - DiffRank: the mean over items of scipy's Kendall tau-b between predicted and true scores.
@@ -10,11 +12,14 @@ what the reference script gives on a file filtered to one category; for CIDEr th
 IDF comes from that category's references).
 
 Two documented choices:
-- Tokenization. The reference evaluation hands raw strings to the scorers, which split on
-  spaces, so "onion." and "Onion" would not match "onion". We normalise both sides first with
-  `tokenize`: lowercase, punctuation replaced by spaces, whitespace collapsed (what COCO's
-  PTBTokenizer does, without Java). Our captions are generated lower-case and unpunctuated, so
-  this only matters for model output.
+- Tokenization. The headline DiffCap numbers ("BLEU-1", "CIDEr", "ROUGE-L", the ones
+  `stepdiff eval --table` shows) are the reference's: the raw strings go to the scorers, which
+  split on whitespace (BLEU and CIDEr) or on single spaces (ROUGE-L), with no PTBTokenizer, so
+  "Onion" and "onion." do not match "onion". Next to them, each with the suffix " (normalised)"
+  (`NORMALISED`), the same three scores after `tokenize` on both sides: lowercase, punctuation
+  replaced by spaces, whitespace collapsed (about what COCO's PTBTokenizer does, without Java).
+  The normalised keys are ours, not the reference's; they show how much of a score is lost to
+  case and punctuation alone. Per category, both sets are computed on that category's items.
 - NaN taus. Kendall tau is undefined (scipy returns NaN) when either side is constant, e.g. a
   model that gives the four targets the same score. The reference takes np.mean over the taus
   and so returns NaN for the whole split if any item is NaN. We report `ktau` with a NaN item
@@ -46,30 +51,44 @@ def tokenize(text: str) -> str:
 # DiffCap
 
 
-def diffcap_scores(hypotheses: Sequence[str], references: Sequence[Sequence[str]]) -> dict:
-    """Corpus BLEU-1, CIDEr and ROUGE-L of one generated caption per item against its captions."""
+DIFFCAP_KEYS = ("BLEU-1", "CIDEr", "ROUGE-L")
+# Suffix of the DiffCap keys scored on `tokenize`d text: "BLEU-1 (normalised)", ...
+NORMALISED = " (normalised)"
+
+
+def _coco_scores(gts: dict[str, list[str]], res: dict[str, list[str]]) -> dict[str, float]:
+    """pycocoevalcap's Bleu(4) (its BLEU-1), Cider and Rouge on the strings as given."""
     from pycocoevalcap.bleu.bleu import Bleu
     from pycocoevalcap.cider.cider import Cider
     from pycocoevalcap.rouge.rouge import Rouge
 
-    if len(hypotheses) != len(references):
-        raise ValueError(f"{len(hypotheses)} captions for {len(references)} items")
-    if not hypotheses:
-        return {"BLEU-1": math.nan, "CIDEr": math.nan, "ROUGE-L": math.nan, "n": 0}
-    res = {str(i): [tokenize(h)] for i, h in enumerate(hypotheses)}
-    gts = {str(i): [tokenize(r) for r in refs] for i, refs in enumerate(references)}
-    if any(not refs for refs in gts.values()):
-        raise ValueError("every DiffCap item needs at least one reference caption")
     with contextlib.redirect_stdout(io.StringIO()):  # BleuScorer prints its length ratio
         bleu, _ = Bleu(4).compute_score(gts, res, verbose=0)
         cider, _ = Cider().compute_score(gts, res)
         rouge, _ = Rouge().compute_score(gts, res)
-    return {
-        "BLEU-1": float(bleu[0]),
-        "CIDEr": float(cider),
-        "ROUGE-L": float(rouge),
-        "n": len(hypotheses),
-    }
+    return {"BLEU-1": float(bleu[0]), "CIDEr": float(cider), "ROUGE-L": float(rouge)}
+
+
+def diffcap_scores(hypotheses: Sequence[str], references: Sequence[Sequence[str]]) -> dict:
+    """Corpus BLEU-1, CIDEr and ROUGE-L of one generated caption per item against its captions:
+    on the raw strings as the reference does ("BLEU-1", ...), and on `tokenize`d strings
+    ("BLEU-1 (normalised)", ...)."""
+    if len(hypotheses) != len(references):
+        raise ValueError(f"{len(hypotheses)} captions for {len(references)} items")
+    if not hypotheses:
+        keys = (*DIFFCAP_KEYS, *(k + NORMALISED for k in DIFFCAP_KEYS))
+        return {**dict.fromkeys(keys, math.nan), "n": 0}
+    if any(not refs for refs in references):
+        raise ValueError("every DiffCap item needs at least one reference caption")
+    raw = _coco_scores(
+        {str(i): list(refs) for i, refs in enumerate(references)},
+        {str(i): [h] for i, h in enumerate(hypotheses)},
+    )
+    norm = _coco_scores(
+        {str(i): [tokenize(r) for r in refs] for i, refs in enumerate(references)},
+        {str(i): [tokenize(h)] for i, h in enumerate(hypotheses)},
+    )
+    return {**raw, **{k + NORMALISED: v for k, v in norm.items()}, "n": len(hypotheses)}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -166,7 +185,8 @@ _SCORERS: dict[str, Callable[[Sequence[dict], Sequence[dict]], dict]] = {
     "diffrank": _rank,
 }
 
-# The headline number of each task, in the order a results table shows them.
+# The headline number of each task, in the order a results table shows them. DiffCap's are the
+# reference's raw-string scores; the normalised ones stay in metrics.json only.
 HEADLINE = (
     ("diffcap", "BLEU-1"),
     ("diffcap", "CIDEr"),

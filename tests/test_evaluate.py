@@ -327,7 +327,12 @@ def test_markdown_table(bench, fake_store, tmp_path, capsys):
     assert evaluate.main(["--table", str(out / "metrics.json"), "--names", "chance"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0].startswith("| run | DiffCap BLEU-1 | DiffCap CIDEr")
+    assert "normalised" not in lines[0]  # the table shows the reference's raw-string DiffCap
     m = json.loads((out / "metrics.json").read_text())
+    cap = m["tasks"]["diffcap"]
+    for scores in (cap["overall"], *cap["per_category"].values()):
+        for key in ("BLEU-1", "CIDEr", "ROUGE-L"):
+            assert key in scores and f"{key} (normalised)" in scores
     acc = m["tasks"]["diffmcq"]["overall"]["accuracy"]
     assert lines[2].startswith("| chance |") and f"{acc:.3f}" in lines[2]
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import math
 
 import pytest
@@ -22,13 +24,16 @@ def test_tokenize_lowercases_and_strips_punctuation():
 def test_bleu1_is_clipped_unigram_precision_times_corpus_brevity_penalty():
     # item 1: 3 hypothesis words all found; closest reference length to 3 is 2 ("a cat").
     # item 2: 1 word found; the only reference has 3 words.
+    # Normalised, "Dog." is "dog" and matches; raw (the headline), it matches nothing.
     hyps = ["the cat sat", "Dog."]
     refs = [["the cat sat on the mat", "a cat"], ["the dog barks"]]
-    got = metrics.diffcap_scores(hyps, refs)["BLEU-1"]
+    got = metrics.diffcap_scores(hyps, refs)
     matches, hyp_len, ref_len = 3 + 1, 3 + 1, 2 + 3
     want = matches / hyp_len * math.exp(1 - ref_len / hyp_len)  # hyp shorter: penalty applies
-    assert got == pytest.approx(want, abs=1e-6)
-    assert got == pytest.approx(0.7788, abs=1e-4)
+    assert got["BLEU-1 (normalised)"] == pytest.approx(want, abs=1e-6)
+    assert got["BLEU-1 (normalised)"] == pytest.approx(0.7788, abs=1e-4)
+    raw_matches = 3 + 0
+    assert got["BLEU-1"] == pytest.approx(raw_matches / hyp_len * math.exp(1 - 5 / 4), abs=1e-6)
 
 
 def test_bleu1_clips_repeated_words():
@@ -69,6 +74,69 @@ def test_cider_is_zero_for_a_single_item_and_drops_with_length_mismatch():
     # item A gets a longer hypothesis: its bigram count differs by 2 -> exp(-4 / 72) penalty.
     longer = metrics.diffcap_scores(["a b a b", "c d"], [["a b"], ["c e"]])["CIDEr"]
     assert longer < same
+
+
+# Captions with capitals and punctuation, two categories of two items each (so that CIDEr's IDF
+# is not zero within a category either).
+_CASED_GT = [
+    {
+        "category": "Measurement",
+        "text": ["added 1 tbsp of salsa instead of 1 tsp", "Used more salsa."],
+    },
+    {"category": "Measurement", "text": ["Poured 2 cups of Milk instead of 1 cup."]},
+    {"category": "Technique", "text": ["chopped the onion instead of slicing it"]},
+    {
+        "category": "Technique",
+        "text": ["Whisked the eggs, instead of stirring them.", "whisked eggs"],
+    },
+]
+_CASED_PREDS = [
+    {"generated_text": "Added 1 tsp. of Salsa instead of 1 tbsp."},
+    {"generated_text": "poured 2 cups of milk instead of 1 cup"},
+    {"generated_text": "Chopped the Onion, instead of slicing it."},
+    {"generated_text": "whisked the eggs instead of stirring them"},
+]
+
+
+def _release_diffcap(gt: list[dict], preds: list[dict]) -> dict:
+    """The StepDiff release's evaluation (evaluation/run.py) written out: pycocoevalcap's
+    default scorers on the raw strings, BLEU-1 = element 0 of Bleu()'s scores."""
+    from pycocoevalcap.bleu.bleu import Bleu
+    from pycocoevalcap.cider.cider import Cider
+    from pycocoevalcap.rouge.rouge import Rouge
+
+    hypothesis = {str(idx): [pred["generated_text"]] for idx, pred in enumerate(preds)}
+    reference = {str(idx): entry["text"] for idx, entry in enumerate(gt)}
+    with contextlib.redirect_stdout(io.StringIO()):
+        return {
+            "BLEU-1": Bleu().compute_score(reference, hypothesis)[0][0],
+            "CIDEr": Cider().compute_score(reference, hypothesis)[0],
+            "ROUGE-L": Rouge().compute_score(reference, hypothesis)[0],
+        }
+
+
+def test_headline_diffcap_is_the_release_definition_on_raw_strings():
+    r = metrics.score_task("diffcap", _CASED_GT, _CASED_PREDS)
+    subsets = {"overall": (_CASED_GT, _CASED_PREDS)}
+    for cat in ("Measurement", "Technique"):
+        idx = [i for i, g in enumerate(_CASED_GT) if g["category"] == cat]
+        subsets[cat] = ([_CASED_GT[i] for i in idx], [_CASED_PREDS[i] for i in idx])
+    for name, (gt, preds) in subsets.items():
+        ours = r["overall"] if name == "overall" else r["per_category"][name]
+        release = _release_diffcap(gt, preds)
+        assert set(metrics.DIFFCAP_KEYS) == set(release)
+        for key, want in release.items():
+            assert ours[key] == pytest.approx(want, rel=0, abs=1e-12), (name, key)
+            # The normalised variant is the same scorer on `tokenize`d strings...
+            norm = metrics.diffcap_scores(
+                [metrics.tokenize(p["generated_text"]) for p in preds],
+                [[metrics.tokenize(t) for t in g["text"]] for g in gt],
+            )
+            assert ours[key + metrics.NORMALISED] == pytest.approx(norm[key], abs=1e-12)
+        assert ours["CIDEr"] > 0
+    # ...and differs from the headline here, so normalising the headline again fails this test.
+    for key in metrics.DIFFCAP_KEYS:
+        assert r["overall"][key + " (normalised)"] > r["overall"][key] + 0.01, key
 
 
 def test_mcq_accuracy_uses_argmax_with_first_index_on_ties():
