@@ -31,6 +31,12 @@ class StepDiffConfig:
     pixel_mean: float = 127.0
     pixel_std: float = 128.0
     seed: int = 0  # initialisation of the projector
+    # Mid-level maps for the comparison module: fine cues (amounts, spoon sizes, digits) live in
+    # earlier blocks, not in the head. Block 4 (40 ch, stride 8) and block 10 (112 ch, stride 16)
+    # of EfficientNet-Lite0, each average-pooled to mid_grid x mid_grid.
+    mid_blocks: tuple[int, ...] = (4, 10)
+    mid_channels: tuple[int, ...] = (40, 112)
+    mid_grid: int = 7
 
     @property
     def tokens_per_frame(self) -> int:
@@ -39,6 +45,14 @@ class StepDiffConfig:
     @property
     def tokens_per_video(self) -> int:  # K in design.md
         return self.frames * self.tokens_per_frame
+
+    @property
+    def mid_cells(self) -> int:
+        return self.mid_grid * self.mid_grid
+
+    @property
+    def mid_dim(self) -> int:
+        return sum(self.mid_channels)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -62,6 +76,28 @@ class VisionTower(nn.Module):
         fmap = self.backbone.extract_features(x)  # [BT, C, h', w']
         pooled = _grid_pool(fmap, c.grid)  # [BT, G*G, C]
         return pooled.reshape(b, t, c.tokens_per_frame, -1)
+
+    def multi_scale(self, pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """uint8 [B, T, H, W, 3] -> (head [B, T, G, C], mid [B, T, M, Cm]): the head features
+        `forward` gives, and the mid-level blocks' maps pooled to mid_grid x mid_grid cells,
+        their channels concatenated (block order). One backbone pass for both."""
+        c = self.config
+        bb = self.backbone
+        b, t, h, w, _ = pixels.shape
+        x = pixels.reshape(b * t, h, w, 3).permute(0, 3, 1, 2).float()
+        x = (x - c.pixel_mean) / c.pixel_std
+        # extract_features, step by step, keeping the blocks' outputs on the way (eval mode:
+        # drop-connect is off, so the rate passed does not matter).
+        x = bb._swish(bb._bn0(bb._conv_stem(x)))
+        mids = []
+        for i, block in enumerate(bb._blocks):
+            x = block(x, drop_connect_rate=bb._global_params.drop_connect_rate)
+            if i in c.mid_blocks:
+                mids.append(_grid_pool(x, c.mid_grid))  # [BT, M, C_i]
+        head = bb._swish(bb._bn1(bb._conv_head(x)))
+        head = _grid_pool(head, c.grid).reshape(b, t, c.tokens_per_frame, -1)
+        mid = torch.cat(mids, dim=2).reshape(b, t, c.mid_cells, c.mid_dim)
+        return head, mid
 
 
 def _grid_pool(fmap: torch.Tensor, grid: int) -> torch.Tensor:
