@@ -177,22 +177,23 @@ class ModelPredictor:
 
     def diffcap(self, items: Sequence[dict]) -> Iterator[dict]:
         self._prefetch("diffcap", items)
-        prompt = tasks.cap_prompt(self.blind)
-        blind_text: str | None = None
+        blind_text: dict[str, str] = {}
         for it in items:
-            if self.blind and blind_text is not None:
-                yield {"generated_text": blind_text}  # the same words in, the same words out
+            prompt = tasks.cap_prompt(self.blind, category=it.get("category"))
+            if self.blind and prompt in blind_text:
+                yield {"generated_text": blind_text[prompt]}  # same words in, same words out
                 continue
             text = self.scorer.generate(
                 self._videos(it["reference"], it["candidate"]), prompt, self.max_new_tokens
             )
-            blind_text = text if self.blind else None
+            if self.blind:
+                blind_text[prompt] = text
             yield {"generated_text": text}
 
     def diffmcq(self, items: Sequence[dict]) -> Iterator[dict]:
         self._prefetch("diffmcq", items)
-        prompt = tasks.cap_prompt(self.blind)
         for it in items:
+            prompt = tasks.cap_prompt(self.blind, category=it.get("category"))
             if self.blind:
                 lp = self.scorer.answer_logprobs([], prompt, [it["difference"]])[0]
                 yield {"scores": [lp] * len(it["options"])}
@@ -206,15 +207,15 @@ class ModelPredictor:
 
     def diffrank(self, items: Sequence[dict]) -> Iterator[dict]:
         self._prefetch("diffrank", items)
-        prompt = tasks.rank_prompt(self.blind)
         digits = tasks.digit_token_ids(self.scorer.tokenizer)
-        blind_score: float | None = None
+        blind_score: dict[str, float] = {}
         for it in items:
+            prompt = tasks.rank_prompt(self.blind, category=it.get("category"))
             if self.blind:
-                if blind_score is None:
+                if prompt not in blind_score:
                     p = self.scorer.next_token_probs([], prompt, digits)
-                    blind_score = tasks.expected_digit(p)
-                yield {"scores": [blind_score] * len(it["targets"])}
+                    blind_score[prompt] = tasks.expected_digit(p)
+                yield {"scores": [blind_score[prompt]] * len(it["targets"])}
                 continue
             yield {
                 "scores": [

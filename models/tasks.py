@@ -1,9 +1,12 @@
 """The three StepDiff tasks as prompts: one canonical phrasing each, shared by training and eval.
 
-- DiffCap: "what did video 2 do differently?" -> "<did> instead of <instead_of>" (generated).
+- DiffCap: "what did video 2 do differently in <category>?" -> "<did> instead of <instead_of>"
+  (generated). As in the StepDiff release, DiffCap and DiffRank are asked within the item's
+  category, and the prompt names it; without a category (the headset's own question) it asks
+  about any difference.
 - DiffMCQ: no prompt of its own. Each option pair is scored by how likely the model finds the
   given difference text as the DiffCap answer for that pair (mean log-prob per answer token).
-- DiffRank: "how similar is video 2 to video 1, 0 to 5?" -> one digit. The score of a target is
+- DiffRank: "how similar is video 2 to video 1 in <category>, 0 to 5?" -> one digit. The score of a target is
   the expected digit under the model's next-token distribution over "0".."5".
 
 Eval always asks the canonical question. Training may ask a paraphrase (pass an `rng`), so the
@@ -20,6 +23,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from stepdiff.models.data.slots import CATEGORY_NOUN
 from stepdiff.runtime.prompt import COMPARE_QUESTION, VIDEO, compare_prompt
 
 TASKS = ("diffcap", "diffmcq", "diffrank")
@@ -54,12 +58,47 @@ def user_text(question: str, num_videos: int = 2, blind: bool = False) -> str:
     return question if blind else compare_prompt(num_videos, question)
 
 
-def cap_prompt(blind: bool = False, rng: random.Random | None = None) -> str:
-    return user_text(_pick(CAP_QUESTION, CAP_PARAPHRASES, rng), 2, blind)
+CAP_CATEGORY_QUESTION = (
+    "Video 1 is the reference step. Video 2 is the same step done by someone else. "
+    "What did video 2 do differently in {noun}?"
+)
+CAP_CATEGORY_PARAPHRASES = (
+    "Compare video 2 with the reference in video 1. How does video 2 differ in {noun}?",
+    "Video 1 is how the step should be done. What is different in video 2, in terms of {noun}?",
+)
+RANK_CATEGORY_QUESTION = (
+    "Video 1 is the reference step. Video 2 is the same step done by someone else. "
+    "In terms of {noun}, how similar is video 2 to video 1, on a scale from 0 to 5, where 5 "
+    "means the same? Answer with one digit."
+)
+RANK_CATEGORY_PARAPHRASES = (
+    "Video 1 is the reference. Rate from 0 to 5 how closely video 2 follows it in {noun} "
+    "(5 = the same). Answer with one digit.",
+)
 
 
-def rank_prompt(blind: bool = False, rng: random.Random | None = None) -> str:
-    return user_text(_pick(RANK_QUESTION, RANK_PARAPHRASES, rng), 2, blind)
+def category_noun(category: str) -> str:
+    return CATEGORY_NOUN.get(category, category.lower())
+
+
+def cap_prompt(
+    blind: bool = False, rng: random.Random | None = None, category: str | None = None
+) -> str:
+    """The DiffCap question, within `category` when given (the release's task definition)."""
+    if category is None:
+        return user_text(_pick(CAP_QUESTION, CAP_PARAPHRASES, rng), 2, blind)
+    q = _pick(CAP_CATEGORY_QUESTION, CAP_CATEGORY_PARAPHRASES, rng)
+    return user_text(q.format(noun=category_noun(category)), 2, blind)
+
+
+def rank_prompt(
+    blind: bool = False, rng: random.Random | None = None, category: str | None = None
+) -> str:
+    """The DiffRank question, within `category` when given."""
+    if category is None:
+        return user_text(_pick(RANK_QUESTION, RANK_PARAPHRASES, rng), 2, blind)
+    q = _pick(RANK_CATEGORY_QUESTION, RANK_CATEGORY_PARAPHRASES, rng)
+    return user_text(q.format(noun=category_noun(category)), 2, blind)
 
 
 def _pick(canonical: str, paraphrases: Sequence[str], rng: random.Random | None) -> str:
@@ -109,15 +148,23 @@ def training_samples(task: str, item: dict, rng: random.Random | None = None) ->
     """
     if task == "diffcap":
         return [
-            _sample(task, [item["reference"], item["candidate"]], cap_prompt(rng=rng), text)
-            for text in item["text"]
+            _sample(task, [item["reference"], item["candidate"]], prompt, text)
+            for prompt, text in (
+                (cap_prompt(rng=rng, category=item["category"]), t) for t in item["text"]
+            )
         ]
     if task == "diffmcq":
         ref, cand = item["answer"]
-        return [_sample(task, [ref, cand], cap_prompt(rng=rng), item["difference"])]
+        prompt = cap_prompt(rng=rng, category=item["category"])
+        return [_sample(task, [ref, cand], prompt, item["difference"])]
     if task == "diffrank":
         return [
-            _sample(task, [item["reference"], t], rank_prompt(rng=rng), rank_answer(s))
+            _sample(
+                task,
+                [item["reference"], t],
+                rank_prompt(rng=rng, category=item["category"]),
+                rank_answer(s),
+            )
             for t, s in zip(item["targets"], item["scores"], strict=True)
         ]
     raise ValueError(f"unknown task {task!r}; expected one of {TASKS}")

@@ -125,7 +125,11 @@ def eval_format(records: list[dict], rng: random.Random) -> list[dict]:
     for s in records:
         if s.get("task") == "diffcap" and len(s["videos"]) == 2:
             out.append(
-                {"videos": s["videos"], "prompt": cap_prompt(rng=rng), "answer": s["answer"]}
+                {
+                    "videos": s["videos"],
+                    "prompt": cap_prompt(rng=rng, category=s.get("category")),
+                    "answer": s["answer"],
+                }
             )
         elif s.get("task") == "diffrank" and "scores" in s:
             ref, *targets = s["videos"]
@@ -133,7 +137,7 @@ def eval_format(records: list[dict], rng: random.Random) -> list[dict]:
                 out.append(
                     {
                         "videos": [ref, t],
-                        "prompt": rank_prompt(rng=rng),
+                        "prompt": rank_prompt(rng=rng, category=s.get("category")),
                         "answer": rank_answer(score),
                     }
                 )

@@ -391,7 +391,8 @@ def test_prompts_and_training_samples_match_eval():
     }
     s = tasks.training_samples("diffcap", cap)
     assert [x["answer"] for x in s] == ["x instead of y", "z"]
-    assert all(x["prompt"] == tasks.cap_prompt() and x["videos"] == ["r_0_1", "c_0_1"] for x in s)
+    want = tasks.cap_prompt(category="A")
+    assert all(x["prompt"] == want and x["videos"] == ["r_0_1", "c_0_1"] for x in s)
     mcq = {
         "difference": "d",
         "category": "A",
@@ -399,11 +400,18 @@ def test_prompts_and_training_samples_match_eval():
         "answer": ["c", "e"],
     }
     assert tasks.training_samples("diffmcq", mcq) == [
-        {"task": "diffmcq", "videos": ["c", "e"], "prompt": tasks.cap_prompt(), "answer": "d"}
+        {
+            "task": "diffmcq",
+            "videos": ["c", "e"],
+            "prompt": tasks.cap_prompt(category="A"),
+            "answer": "d",
+        }
     ]
     rank = {"reference": "r", "targets": ["a", "b"], "category": "A", "scores": [5, 1.6]}
     s = tasks.training_samples("diffrank", rank)
     assert [x["answer"] for x in s] == ["5", "2"] and s[1]["videos"] == ["r", "b"]
+    assert all(x["prompt"] == tasks.rank_prompt(category="A") for x in s)
+
     para = {
         tasks.training_samples("diffcap", cap, random.Random(i))[0]["prompt"] for i in range(40)
     }
@@ -412,6 +420,17 @@ def test_prompts_and_training_samples_match_eval():
     assert tasks.expected_digit([0, 0, 0, 0, 0, 1]) == 5.0
     assert tasks.expected_digit([1, 0, 0, 0, 0, 1]) == 2.5
     assert tasks.expected_digit([0.2, 0, 0, 0.2, 0, 0]) == 1.5  # renormalised over the digits
+
+
+def test_diffcap_and_diffrank_are_asked_within_the_category():
+    """As the StepDiff release defines the tasks: the prompt names the item's category."""
+    for category, noun in (("Measurement", "the amounts used"), ("Tools/Equipment", "tools")):
+        for prompt in (tasks.cap_prompt(category=category), tasks.rank_prompt(category=category)):
+            assert noun in prompt and prompt.count(VIDEO) == 2
+        for i in range(10):
+            assert noun in tasks.cap_prompt(rng=random.Random(i), category=category)
+    assert tasks.cap_prompt(category="Timing") != tasks.cap_prompt(category="Temperature")
+    assert "timing" not in tasks.cap_prompt()  # the headset's own question names no category
 
 
 # ---------------------------------------------------------------------------------------------

@@ -34,20 +34,11 @@ from stepdiff.models.data.pairs import (
     whole_clip,
 )
 from stepdiff.models.data.parse_steps import parse_step
+from stepdiff.models.data.slots import CATEGORIES, CATEGORY_NOUN
 
 V = "<video>"
 LETTERS = ("A", "B", "C", "D")
 
-CATEGORY_NOUN = {
-    "Preparation": "preparation (ingredients, tools and containers)",
-    "Measurement": "the amounts used",
-    "Order": "the order of the steps",
-    "Timing": "timing",
-    "Technique": "technique",
-    "Temperature": "heat and temperature",
-    "Missing Step": "steps left out",
-    "Other": "anything else",
-}
 
 DIFFCAP = (
     'Here is how the step "{step}" should be done: {v}\nAnd here is how I did it: {v}\nWhat did I do differently in {cat}?',
@@ -185,7 +176,7 @@ def diffcap_samples(
 
 
 def same_or_different_samples(items: list[CapItem], rng: np.random.Generator) -> Iterator[dict]:
-    cats = [c for c in CATEGORY_NOUN if c != "Other"]
+    cats = list(CATEGORIES)  # the seven of the data engine, in their fixed order
     for it in items:
         if it.kind not in ("step", "same"):
             continue

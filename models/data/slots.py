@@ -187,6 +187,22 @@ CATEGORIES = (
     "Missing Step",
 )
 
+# How a question names a category ("what did I do differently in {noun}?"): ours, and the
+# StepDiff release's four (a DiffCap or DiffRank item is asked within its category).
+CATEGORY_NOUN = {
+    "Preparation": "preparation (ingredients, tools and containers)",
+    "Measurement": "the amounts used",
+    "Order": "the order of the steps",
+    "Timing": "timing",
+    "Technique": "technique",
+    "Temperature": "heat and temperature",
+    "Missing Step": "steps left out",
+    "Other": "anything else",
+    "Ingredients": "ingredients",
+    "Tools/Equipment": "tools and equipment",
+    "Visuals": "how it looks",
+}
+
 
 @dataclass(frozen=True)
 class Slots:
