@@ -83,7 +83,7 @@ class FeatureStore:
 
 def build_features(
     clip_ids: Iterable[str],
-    frames_of,  # callable(clip_id, T, size) -> uint8 [T, H, W, 3]
+    clips,  # has frames_many(clip_ids, T, size) -> {clip_id: uint8 [T, H, W, 3]} (ClipStore)
     vision: VisionTower,
     out_dir: str | os.PathLike,
     batch: int = 4,
@@ -99,16 +99,18 @@ def build_features(
     if (out / "index.json").is_file():
         index = {k: list(v) for k, v in FeatureStore(out).index.items()}
     next_chunk = 1 + max((v[0] for v in index.values()), default=-1)
+    # Sorted by id, so a chunk holds whole recordings and each video is decoded once.
     todo = sorted(set(clip_ids) - set(index))
     bar = tqdm(total=len(todo), desc="encoding clips", file=sys.stderr, disable=not todo)
     for lo in range(0, len(todo), save_every):
         chunk = todo[lo : lo + save_every]
         head = np.zeros((len(chunk), c.frames, c.tokens_per_frame, c.vision_dim), np.float16)
         mid = np.zeros((len(chunk), c.frames, c.mid_cells, c.mid_dim), np.float16)
+        frames = clips.frames_many(chunk, c.frames, c.frame_size)
         with torch.no_grad():
             for i in range(0, len(chunk), batch):
                 ids = chunk[i : i + batch]
-                pixels = np.stack([frames_of(cid, c.frames, c.frame_size) for cid in ids])
+                pixels = np.stack([frames[cid] for cid in ids])
                 h, m = vision.multi_scale(torch.from_numpy(pixels))
                 head[i : i + len(ids)] = h.numpy().astype(np.float16)
                 mid[i : i + len(ids)] = m.numpy().astype(np.float16)
@@ -142,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     store = ClipStore(a.data)
     ids = json.loads((Path(a.data) / "clips.json").read_text())
     out = Path(a.data) / "features" / feature_key(cfg)
-    build_features(ids, store.frames, VisionTower(cfg, load_efficientnet()), out)
+    build_features(ids, store, VisionTower(cfg, load_efficientnet()), out)
     print(out)
     return 0
 

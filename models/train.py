@@ -298,7 +298,7 @@ def train(cfg: TrainConfig, log=print) -> Path:
     store = ClipStore(root)
     clip_ids = {v for e in train_set + val_set for v in e.videos}
     feats = build_features(
-        clip_ids, store.frames, model.vision, root / "features" / feature_key(model.config)
+        clip_ids, store, model.vision, root / "features" / feature_key(model.config)
     )
 
     ckpt_path = run / "ckpt.pt"

@@ -225,7 +225,7 @@ def prepare(cfg: CompareTrainConfig, splits: tuple[str, ...]):
     vcfg = StepDiffConfig()
     features = build_features(
         ids,
-        store.frames,
+        store,
         VisionTower(vcfg, load_efficientnet()),
         data / "features" / feature_key(vcfg),
     )

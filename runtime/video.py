@@ -106,28 +106,51 @@ def read_clip(
     start_s: float | None = None,
     end_s: float | None = None,
 ) -> np.ndarray:
-    """T uniformly sampled RGB frames of [start_s, end_s) as uint8 [T, size, size, 3].
+    """T uniformly sampled RGB frames of [start_s, end_s) as uint8 [T, size, size, 3]."""
+    return read_clips(path, [(start_s, end_s)], num_frames, size)[0]
+
+
+def read_clips(
+    path: str,
+    spans: list[tuple[float | None, float | None]],
+    num_frames: int,
+    size: int,
+) -> list[np.ndarray]:
+    """read_clip for several [start_s, end_s) spans of one video, in one decoding pass.
 
     Decodes sequentially rather than seeking: seeking in mp4v/H.264 is not frame-accurate in
-    every OpenCV build, and the clips are short.
+    every OpenCV build. One pass serves every span, so caching the clips of a long recording
+    decodes it once, not once per clip; only the frames kept are converted and resized.
     """
     info = probe(path)
-    first = 0 if start_s is None else int(round(start_s * info.fps))
-    last = info.num_frames if end_s is None else int(round(end_s * info.fps))
-    wanted = sample_indices(
-        first, min(max(last, first + 1), max(info.num_frames, first + 1)), num_frames
-    )
+    wanted = []
+    for start_s, end_s in spans:
+        first = 0 if start_s is None else int(round(start_s * info.fps))
+        last = info.num_frames if end_s is None else int(round(end_s * info.fps))
+        wanted.append(
+            sample_indices(
+                first, min(max(last, first + 1), max(info.num_frames, first + 1)), num_frames
+            )
+        )
+    need = {int(i) for w in wanted for i in w}
+    stop = max(need)
     picks: dict[int, np.ndarray] = {}
-    need = set(int(i) for i in wanted)
-    last_frame: np.ndarray | None = None
-    for i, rgb in iter_frames(path):
-        if i in need:
-            picks[i] = resize_square(rgb, size)
-        last_frame = rgb
-        if i >= wanted[-1]:
-            break
-    if last_frame is None:
+    last_bgr: np.ndarray | None = None
+    cap = _open(path)
+    try:
+        i = 0
+        while i <= stop:
+            ok, bgr = cap.read()
+            if not ok:
+                break
+            if i in need:
+                picks[i] = resize_square(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), size)
+            last_bgr = bgr
+            i += 1
+    finally:
+        cap.release()
+    if last_bgr is None:
         raise BadInput(path, "has no decodable video frames")
     # Frame counts in headers can overstate what decodes; fall back to the last decoded frame.
-    fallback = resize_square(last_frame, size)
-    return np.stack([picks.get(int(i), fallback) for i in wanted])
+    fallback = resize_square(cv2.cvtColor(last_bgr, cv2.COLOR_BGR2RGB), size)
+    return [np.stack([picks.get(int(i), fallback) for i in w]) for w in wanted]

@@ -14,7 +14,7 @@ import numpy as np
 
 from stepdiff.models.data.annotation import parse_clip_id
 from stepdiff.runtime.errors import BadInput
-from stepdiff.runtime.video import read_clip
+from stepdiff.runtime.video import read_clip, read_clips
 
 
 class ClipStore:
@@ -67,3 +67,18 @@ class ClipStore:
         """uint8 [num_frames, size, size, 3] RGB, uniformly sampled over the clip."""
         path, start, end = self.resolve(clip_id)
         return read_clip(path, num_frames, size, start, end)
+
+    def frames_many(self, clip_ids: list[str], num_frames: int, size: int) -> dict[str, np.ndarray]:
+        """frames() of many clips, decoding each video once for all its clips."""
+        by_video: dict[str, list[tuple[str, float, float]]] = {}
+        for cid in clip_ids:
+            path, start, end = self.resolve(cid)
+            by_video.setdefault(path, []).append((cid, start, end))
+        out = {}
+        for path, clips in by_video.items():
+            spans = [(start, end) for _, start, end in clips]
+            for (cid, _, _), frames in zip(
+                clips, read_clips(path, spans, num_frames, size), strict=True
+            ):
+                out[cid] = frames
+        return out
