@@ -2,10 +2,11 @@
 
 A recording is a list of segments (one per step, plus idle gaps). Each step is drawn on a
 countertop seen from the cook's eyes: the ingredients (colour, shape, texture, package), the
-quantity (measuring spoons, a jug's fill level, a scale readout, or a count of pieces), the tool
-in the hand, the hand motion of the verb, the container, a kitchen timer for the duration, a gas
-flame for the heat, a microwave with its own display, and a visible manner (jerky, spilling or
-gentle motion). Nuisances (head motion, shake, light, blur, noise, a hand near the lens, speed,
+quantity as the material added (a pile, a fill level or whole pieces that grow with the amount;
+the measuring spoons, jug, scale readout or pieces still to add stand beside), the tool in the
+hand, the hand motion of the verb, the container, the duration as the clip's length, the food's
+doneness and a kitchen timer, a gas flame for the heat, a microwave with its own display, and a
+visible manner (jerky, spilling or gentle motion). Nuisances (head motion, shake, light, blur, noise, a hand near the lens, speed,
 clutter) all come from the seed.
 
 The property the data engine relies on: a step's frames depend only on (seed, step_index, frame
@@ -60,7 +61,10 @@ __all__ = [
     "write_video",
 ]
 
-MIN_STEP_S, MAX_STEP_S = 2.0, 6.0
+MIN_STEP_S, MAX_STEP_S = 1.6, 14.0  # bounds of a timed step's clip
+# A timed step lasts TIMED_S at TIMED_REF_S and scales as duration^TIMED_POWER: twice the time
+# is sqrt(2) = 1.41x the frames, from 10 s (1.8 s) to ~10 min (14 s).
+TIMED_S, TIMED_REF_S, TIMED_POWER = 4.5, 60.0, 0.5
 IDLE_S = 0.8
 # Clip length when the step gives no duration: what the motion needs to be recognisable.
 _MOTION_S = {
@@ -85,7 +89,6 @@ _MOTION_S = {
     "microwave": 3.5,
     "wait": 2.5,
 }
-_LONGEST_S = 1800.0  # durations past half an hour all get the longest clip
 _TOOL_ALIASES = {
     "hands": "hand",
     "fingers": "hand",
@@ -110,7 +113,7 @@ class Segment:
 
 
 def segment_length(slots: Slots | None, fps: float, speed: float = 1.0) -> int:
-    """Frames for a step. A longer duration gives a longer clip on a log scale (2-6 s)."""
+    """Frames for a step. A longer duration gives a longer clip: sqrt of the duration, 1.6-14 s."""
     if fps <= 0 or speed <= 0:
         raise ValueError(
             f"segment_length: fps and speed must be positive, got fps={fps}, speed={speed}"
@@ -118,8 +121,8 @@ def segment_length(slots: Slots | None, fps: float, speed: float = 1.0) -> int:
     if slots is None:
         seconds = IDLE_S
     elif slots.duration_s is not None and slots.duration_s > 0:
-        frac = np.log1p(slots.duration_s) / np.log1p(_LONGEST_S)
-        seconds = MIN_STEP_S + (MAX_STEP_S - MIN_STEP_S) * min(1.0, frac)
+        seconds = TIMED_S * (slots.duration_s / TIMED_REF_S) ** TIMED_POWER
+        seconds = min(MAX_STEP_S, max(MIN_STEP_S, seconds))
     else:
         seconds = _MOTION_S.get(slots.motion, 2.5)
     return max(2, int(round(seconds * fps / speed)))

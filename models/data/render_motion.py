@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 import numpy as np
 
-from stepdiff.models.data.render_draw import Pen, mix, name_hash, rot, shade
+from stepdiff.models.data.render_draw import RGB, Pen, mix, name_hash, rot, shade
 from stepdiff.models.data.render_hands import Hand, grip_for
 from stepdiff.models.data.render_looks import (
     Look,
@@ -113,19 +114,106 @@ def clip01(x: float) -> float:
 
 
 def item_count(p: Plan, look: Look) -> int:
+    """Whole pieces of a countable ingredient: the count itself, or more pieces for more volume
+    (a tablespoon of chopped herbs is more bits than a teaspoon)."""
     m = p.measure
     if m.kind == "count":
         return m.count
     if m.kind == "none":
         return 3 if look.form in ("small", "clove", "leaf", "floret", "strip", "chunk") else 2
-    return int(np.clip(round(1 + 7 * m.amount), 1, 8))
+    if m.amount <= 0:
+        return 0
+    # smaller pieces, more of them to the spoonful: a tablespoon of peas is more peas than of eggs
+    return int(np.clip(round(240.0 / item_radius(look) * m.amount), 1, 20))
 
 
-def _spiral(n: int) -> np.ndarray:
-    i = np.arange(n) + 0.5
-    r = np.sqrt(i / max(n, 1)) * (0.0 if n == 1 else 0.78)
-    a = i * 2.39996
-    return np.stack([r * np.cos(a), r * np.sin(a)], axis=1)
+# Natural size (radius, scene units) of one whole piece next to a ~58-unit bowl.
+ITEM_R = {
+    "egg": 12.0,
+    "round": 13.0,
+    "clove": 7.0,
+    "leaf": 9.0,
+    "floret": 10.0,
+    "long": 11.0,
+    "disc": 14.0,
+    "slice": 14.0,
+    "muffin": 13.0,
+    "bar": 12.0,
+    "block": 11.0,
+    "cap": 9.0,
+    "chunk": 9.0,
+    "avocado": 13.0,
+    "strip": 10.0,
+    "small": 6.0,
+}
+
+
+def item_radius(look: Look) -> float:
+    return ITEM_R.get(look.form, 7.0)
+
+
+_HEX = np.array(
+    [[c + 0.5 * (r % 2), r * 0.866] for r in range(-5, 6) for c in range(-6, 7)], np.float64
+)  # a hexagonal lattice, one unit between neighbours
+
+
+@lru_cache(maxsize=512)
+def _packing(n: int, r: float, srx: float, sry: float) -> tuple[np.ndarray, float]:
+    """n pieces of natural radius r side by side on a hexagonal grid, filling an srx x sry ellipse
+    from the middle out: they keep their size, so more pieces cover more of the container, and
+    shrink only when they would no longer fit (a little overlap first, as a heap does)."""
+    if n <= 0:
+        return np.zeros((0, 2)), r
+    rr = r
+    while True:
+        d = 2.5 * rr
+        pts = _HEX * np.array([d, d * 0.8])  # rows foreshortened, as the floor is seen
+        key = (pts[:, 0] / srx) ** 2 + (pts[:, 1] / sry) ** 2 + 1e-6 * pts[:, 0]
+        pos = pts[np.argsort(key, kind="stable")[:n]]
+        pos = pos - pos.mean(axis=0)
+        fits = (
+            np.abs(pos[:, 0]).max() + rr <= srx * 1.1
+            and np.abs(pos[:, 1]).max() + rr * 0.8 <= sry * 1.15
+        )
+        if fits or rr <= 2.5:
+            break
+        rr = max(rr * 0.92, 2.5)
+    pos.setflags(write=False)
+    return pos, rr
+
+
+def item_layout(v: Vessel, n: int, r: float) -> tuple[float, float, np.ndarray, float]:
+    """Where n whole pieces lie in (or on) a container: centre, offsets in units, radius."""
+    sx, sy, srx, sry = v.surface(0.9)
+    if v.mode == "side":
+        sy = v.cy + v.h * 0.72
+        srx, sry = v.rx * 0.85, v.h * 0.5
+    pos, rr = _packing(n, round(r, 2), round(srx, 2), round(sry, 2))
+    return sx, sy, pos, rr
+
+
+def doneness(duration: float | None, level: float, default_s: float = 60.0) -> float:
+    """How cooked food ends up: 0 raw, ~0.5 golden, 1 brown, 1.4 burnt. Every doubling of the
+    time (or of the heat) adds the same step, so twice as long is always visibly more done."""
+    if level <= 0.05:
+        return 0.0
+    dose = (duration if duration is not None and duration > 0 else default_s) * level / 2.0
+    return float(np.clip(0.5 + 0.3 * np.log2(max(dose, 1e-3) / 60.0), 0.0, 1.4))
+
+
+_GOLDEN, _BROWN, _BURNT = (214, 150, 60), (130, 76, 32), (56, 36, 22)
+
+
+def cook_color(c: RGB, cook: float) -> RGB:
+    """A colour after cooking: golden by 0.5, brown by 1, nearly black by 1.4."""
+    if cook <= 0:
+        return c
+    golden = mix(c, _GOLDEN, 0.6)
+    if cook <= 0.5:
+        return mix(c, golden, 2.0 * cook)
+    if cook <= 1.0:
+        return mix(golden, _BROWN, 2.0 * (cook - 0.5))
+    return mix(_BROWN, _BURNT, 2.5 * (cook - 1.0))
 
 
 def draw_contents(
@@ -135,18 +223,23 @@ def draw_contents(
     mixed: float = 0.0,
     cook: float = 0.0,
     vessel: Vessel | None = None,
+    rise: float = 0.0,
 ) -> None:
-    """The step's ingredients in the container; `fill` is how much of the measured amount is in."""
+    """The step's ingredients in the container; `fill` is how much of the measured amount is in.
+
+    Bulk material covers a share of the container that grows with the amount (Vessel.pile);
+    countable pieces keep their size, so more pieces take more room. `rise` puffs the contents
+    up (cooking in a microwave)."""
     v = vessel or p.vessel
     if not p.looks or fill <= 0.0:
         return
     looks = [_cooked(lk, cook) for lk in p.looks] if cook > 0 else p.looks
     bulk = [lk for lk in looks if lk.bulk]
     items = [lk for lk in looks if not lk.bulk]
-    level = p.measure.amount * fill
-    if bulk:
-        sx, sy, srx, sry = v.surface(level)
-        mound = v.mode == "flat"
+    level = min(1.0, p.measure.amount * fill * (1.0 + rise))
+    if bulk and level > 0:
+        sx, sy, srx, sry = v.pile(level)
+        mound = v.mode == "flat" or bulk[0].form in ("powder", "grain")
         if v.mode == "side":
             _side_fill(pen, v, bulk, level, mixed)
         elif len(bulk) == 1:
@@ -174,13 +267,13 @@ def draw_contents(
                     mound,
                 )
     if items:
-        sx, sy, srx, sry = v.surface(0.75)
-        if v.mode == "side":
-            sy = v.cy + v.h * 0.72
-        total = sum(item_count(p, lk) for lk in items)
+        counts = [item_count(p, lk) for lk in items]
+        total = sum(counts)
+        if total <= 0:
+            return
         shown = int(np.floor(total * fill + 1e-6)) if fill < 1.0 else total
-        pos = _spiral(total)
-        r = float(np.clip(min(srx, sry * 1.7) * 0.8 / np.sqrt(total), 5.0, 22.0))
+        r0 = max(item_radius(lk) for lk in items) * (1.0 + 0.3 * rise)
+        sx, sy, pos, r = item_layout(v, total, r0)
         eggs_cracked = p.motion not in ("place", "rinse", "cover") or v.kind == "pan"
         beaten = [lk for lk in items if lk.form == "egg"] if eggs_cracked and mixed > 0 else []
         if beaten:
@@ -189,17 +282,24 @@ def draw_contents(
                 beaten[0],
                 form="liquid",
                 texture="plain",
-                color=mix(beaten[0].color2, (255, 240, 180), 0.25),
+                color=cook_color(mix(beaten[0].color2, (255, 240, 180), 0.25), cook),
             )
-            draw_bulk(pen, pool, sx, sy, srx * 0.85 * f, sry * 0.85 * f, mound=False)
+            ex = float(np.max(np.abs(pos[:, 0]))) + r * 1.3
+            ey = float(np.max(np.abs(pos[:, 1]))) + r * 0.9
+            draw_bulk(pen, pool, sx, sy, ex * f, ey * f, mound=False)
+        white = cook_color((250, 250, 244), cook * 0.8)
         j = 0
-        for lk in items:
-            for _ in range(item_count(p, lk)):
-                x, y = sx + pos[j, 0] * srx, sy + pos[j, 1] * sry
+        for lk, cnt in zip(items, counts, strict=True):
+            for _ in range(cnt):
+                x, y = sx + pos[j, 0], sy + pos[j, 1]
                 if j < shown and lk.form == "egg" and eggs_cracked:
                     if mixed < 0.6:
-                        pen.ellipse(x, y, r * 1.25, r * 0.85, (250, 250, 244), angle=40.0 * j)
-                        pen.circle(x + r * 0.1, y, r * 0.5, lk.color2)
+                        if cook > 0.6:  # a crisp brown lace round the white
+                            pen.ellipse(
+                                x, y, r * 1.4, r * 0.95, cook_color(white, 0.9), angle=40.0 * j
+                            )
+                        pen.ellipse(x, y, r * 1.25, r * 0.85, white, angle=40.0 * j)
+                        pen.circle(x + r * 0.1, y, r * 0.5, cook_color(lk.color2, cook * 0.5))
                 elif j < shown:
                     draw_item(pen, lk, x, y, r, angle=0.9 * j)
                 j += 1
@@ -211,28 +311,29 @@ def _avg(colors: list[tuple[int, int, int]]) -> tuple[int, int, int]:
 
 
 def _cooked(lk: Look, cook: float) -> Look:
-    brown = (150, 92, 40)
-    return replace(
-        lk, color=mix(lk.color, brown, 0.45 * cook), color2=mix(lk.color2, brown, 0.3 * cook)
-    )
+    return replace(lk, color=cook_color(lk.color, cook), color2=cook_color(lk.color2, cook * 0.8))
 
 
 def _side_fill(pen: Pen, v: Vessel, bulk: list[Look], level: float, mixed: float) -> None:
-    """Layers seen through a glass wall, bottom up, blending as they are mixed."""
+    """Layers seen through a glass wall, bottom up, blending as they are mixed. A little material
+    sits as a mound in the middle of the floor rather than a full-width layer, so the area seen
+    keeps growing with the amount (a tablespoon shows ~1.6x the pixels of a teaspoon)."""
     bottom = v.cy + v.h
     height = v.h * 0.92 * level
     per = height / len(bulk)
+    w = float(np.clip(np.sqrt(level / 0.3), 0.3, 1.0))
+    rx, ry = v.rx * 0.9 * w, v.ry * 0.85 * w
     for i, lk in enumerate(bulk):
         c = mix(lk.color, _avg([b.color for b in bulk]), mixed)
         y1 = bottom - per * i
         y0 = y1 - per
-        pen.ellipse(v.cx, y1, v.rx * 0.9, v.ry * 0.85, shade(c, 0.9))
-        pen.rect(v.cx - v.rx * 0.9, y0, v.cx + v.rx * 0.9, y1, c)
+        pen.ellipse(v.cx, y1, rx, ry, shade(c, 0.9))
+        pen.rect(v.cx - rx, y0, v.cx + rx, y1, c)
         if lk.texture != "plain":
-            draw_texture(pen, lk, v.cx, (y0 + y1) / 2, v.rx * 0.8, max(per * 0.45, 1.0))
+            draw_texture(pen, lk, v.cx, (y0 + y1) / 2, rx * 0.9, max(per * 0.45, 1.0))
     top = bottom - height
     top_c = mix(bulk[-1].color, _avg([b.color for b in bulk]), mixed)
-    pen.ellipse(v.cx, top, v.rx * 0.9, v.ry * 0.85, mix(top_c, (255, 255, 255), 0.25))
+    pen.ellipse(v.cx, top, rx, ry, mix(top_c, (255, 255, 255), 0.25))
 
 
 def _first(p: Plan, default: str) -> Look:
@@ -268,59 +369,84 @@ def _count_station(pen: Pen, look: Look, remaining: int) -> None:
 # --- motion families -----------------------------------------------------------------------------
 
 
+def _waiting(pen: Pen, look: Look, x0: float, y0: float, r: float, k: int, n: int) -> None:
+    """Whole pieces not yet worked on, in rows of four along the back of the board."""
+    for j in range(k, n):
+        i = j - k
+        draw_item(pen, look, x0 + (i % 4) * r * 2.1, y0 - (i // 4) * r * 1.5, r, angle=0.4 * j)
+
+
 def _chop(pen: Pen, p: Plan, fr: Frame, slicing: bool = False) -> list[Hand]:
+    """Whole pieces are cut one after another: the ones still waiting show the count, and the
+    cut pile grows with every piece, so three onions end as three times the pile of one."""
     look = _first(p, "onion")
     v = p.vessel
     sx, sy, srx, sry = v.surface(0.9)
-    n = item_count(p, look) if not look.bulk else 1
+    n = max(item_count(p, look), 1) if not look.bulk else 1
     t, amp = fr.t, p.manner.amp
-    whole_r = float(np.clip(min(srx, sry * 1.6) * 0.6 / np.sqrt(n), 7.0, 20.0)) * (1.0 - 0.45 * t)
-    for j in range(n):
-        draw_item(
-            pen,
-            look,
-            sx - srx * 0.55 + (j % 2) * whole_r * 1.3,
-            sy - sry * 0.3 + (j // 2) * whole_r * 1.2,
-            whole_r,
-            angle=0.4 * j,
-        )
-    for k, other in enumerate(p.looks[1:3]):
-        draw_pieces(pen, other, sx - srx * 0.1 + 22 * k, sy + sry * 0.55, 9, 5, 8, p.salt + k + 1)
+    cut = t * n  # pieces cut so far
+    k = min(int(cut), n - 1)
+    rw = min(item_radius(look), 11.0) * 0.85
+    _waiting(pen, look, sx - srx * 0.9 + rw, sy - sry * 0.72, rw, k + 1, n)
+    cur_r = min(item_radius(look), 12.0) * (1.0 - 0.55 * (cut - k))
+    draw_item(pen, look, sx - srx * 0.45, sy + sry * 0.12, cur_r, angle=0.4 * k)
+    for j, other in enumerate(p.looks[1:3]):
+        draw_pieces(pen, other, sx - srx * 0.1 + 22 * j, sy + sry * 0.62, 9, 5, 8, p.salt + j + 1)
+    size = max(item_radius(look), 6.0) / 10.0
     if slicing:
-        m = int(2 + 10 * n * t)
+        m = min(int(2 + 9 * cut), 50)
         for j in range(m):
             x = sx + srx * 0.05 + (j % 10) * 4.2
-            y = sy - sry * 0.25 + (j // 10) * 12 + (j % 10) * 1.2
-            pen.ellipse(x, y, 3.2, 7.0, shade(look.color, 0.85))
-            pen.ellipse(x + 0.6, y, 2.3, 6.0, look.color2 if not look.bulk else look.color)
+            y = sy - sry * 0.3 + (j // 10) * 10 + (j % 10) * 1.2
+            pen.ellipse(x, y, 3.2 * size, 7.0 * size, shade(look.color, 0.85))
+            pen.ellipse(
+                x + 0.6, y, 2.3 * size, 6.0 * size, look.color2 if not look.bulk else look.color
+            )
         angle = -1.05
         stroke = 11.0 * amp * np.sin(TAU * 1.0 * fr.ts)
         tip = (sx - srx * 0.05 + stroke * np.sin(angle), sy - 4 - stroke * np.cos(angle))
     else:
+        prx = min(srx * 0.5, 8.0 * size * np.sqrt(cut + 0.25))
         draw_pieces(
             pen,
             look,
-            sx + srx * 0.38,
-            sy + sry * 0.05,
-            srx * 0.3,
-            sry * 0.5,
-            int(3 + 10 * n * t),
+            sx + srx * 0.45,
+            sy + sry * 0.08,
+            prx,
+            min(prx * 0.65, sry * 0.8),
+            min(int(4 + 16 * cut), 60),
             p.salt,
         )
         angle = -0.3
         lift = 13.0 * amp * abs(np.sin(np.pi * 2.0 * fr.ts))
         tip = (sx - srx * 0.08 + 5.0 * np.sin(TAU * 0.4 * fr.ts), sy - 2 - lift)
     right = _tool_hand(p, tip, angle, fr)
-    left = Hand(sx - srx * 0.55 - 8, sy + 6, 0.75, "L", "open")
+    left = Hand(sx - srx * 0.55 - 8, sy + 6 + sry * 0.12, 0.75, "L", "open")
     return [left, right]
+
+
+def work_done(duration: float | None) -> float:
+    """How thoroughly a timed hand motion gets done (1 = as long as it needs; mixing for 10 s
+    leaves streaks, for a minute it is smooth and frothy): each doubling adds the same step."""
+    if duration is None or duration <= 0:
+        return 1.0
+    return float(np.clip(0.4 + 0.3 * np.log2(duration / 10.0), 0.2, 1.6))
+
+
+def _cook_now(p: Plan, t: float) -> float:
+    """Doneness at progress t of a step on the stove (0 when no stove is in view)."""
+    if p.heat is None:
+        return 0.0
+    return t * doneness(p.duration, heat_level(p.heat))
 
 
 def _stir(pen: Pen, p: Plan, fr: Frame, whisking: bool = False) -> list[Hand]:
     v = p.vessel
-    draw_contents(pen, p, 1.0, mixed=fr.t)
+    work = work_done(p.duration)
+    draw_contents(pen, p, 1.0, mixed=fr.t * min(work, 1.0), cook=_cook_now(p, fr.t))
     if v.kind == "blender":
         return _blend(pen, p, fr)
-    sx, sy, srx, sry = v.surface(p.measure.amount)
+    sx, sy, srx, sry = v.pile(max(p.measure.amount, 0.3))
     if v.mode == "side":
         sx, sy, srx, sry = v.cx, v.cy, v.rx * 0.8, v.ry * 0.8
     f, rad = (2.2, 0.3) if whisking else (0.7, 0.55)
@@ -334,8 +460,8 @@ def _stir(pen: Pen, p: Plan, fr: Frame, whisking: bool = False) -> list[Hand]:
             sx, sy, srx * 0.32, sry * 0.32, swirl, start=d + 180, end=d + 260, thickness=1.4
         )
     if whisking and p.looks:
-        froth = np.random.default_rng([p.salt, 7]).uniform(-0.7, 0.7, (24, 2))
-        for x, y in froth[: int(24 * fr.t)]:
+        froth = np.random.default_rng([p.salt, 7]).uniform(-0.7, 0.7, (48, 2))
+        for x, y in froth[: int(30 * fr.t * work)]:
             pen.circle(sx + x * srx, sy + y * sry, 1.6, (252, 252, 246))
     tip = (sx + rad * amp * srx * np.cos(th), sy + rad * amp * sry * np.sin(th))
     angle = -0.55 + 0.12 * np.sin(th)
@@ -456,11 +582,12 @@ def _pour(pen: Pen, p: Plan, fr: Frame) -> list[Hand]:
         return _scoop(pen, p, fr)
     flow = clip01((t - 0.22) / 0.55)
     draw_contents(pen, p, flow)
-    sx, sy, srx, sry = v.surface(m.amount * flow)
+    sx, sy, srx, sry = v.pile(m.amount * flow)
     tilt = ease((t - 0.04) / 0.18) * (1.0 - ease((t - 0.8) / 0.15))
     pouring = 0.22 < t < 0.78
     kind = "jug" if m.kind == "jug" and not p.manner.direct else "package"
-    lip = (v.cx + v.rx * 0.2, min(v.cy, sy) - v.ry - 26 + 6 * (1 - tilt))
+    away = 80.0 * ease((t - 0.84) / 0.16)  # then the jug goes back, out of the way
+    lip = (v.cx + v.rx * 0.2 + away, min(v.cy, sy) - v.ry - 26 + 6 * (1 - tilt) + 0.5 * away)
     if pouring:
         _stream(pen, look, lip[0], lip[1], sx + 4, sy, fr, 3.0 if kind == "jug" else 2.2)
     jug_fill = m.jug_fill * (1.0 - flow) if kind == "jug" else 0.0
@@ -475,18 +602,17 @@ def _pour(pen: Pen, p: Plan, fr: Frame) -> list[Hand]:
 def _crack(pen: Pen, p: Plan, fr: Frame) -> list[Hand]:
     look = _first(p, "egg")
     v = p.vessel
-    n = item_count(p, look) if not look.bulk else 1
+    n = max(item_count(p, look), 1) if not look.bulk else 1
     cyc = fr.t * n
     k = min(int(cyc), n - 1)
     ph = cyc - k
     done = k + (1 if ph > 0.55 else 0)
-    sx, sy, srx, sry = v.surface(0.35 + 0.1 * n)
-    pos = _spiral(max(n, 1))
+    sx, sy, pos, r = item_layout(v, max(n, 1), item_radius(look))
     white, inner = (250, 250, 244), look.color2
-    for j in range(done):
-        x, y = sx + pos[j, 0] * srx * 0.8, sy + pos[j, 1] * sry * 0.8
-        pen.ellipse(x, y, 11, 7, white)
-        pen.circle(x + 1, y, 4.5, inner)
+    for j in range(min(done, item_count(p, look))):  # one more cracked egg for every egg
+        x, y = sx + pos[j, 0], sy + pos[j, 1]
+        pen.ellipse(x, y, r * 1.25, r * 0.85, white, angle=40.0 * j)
+        pen.circle(x + r * 0.1, y, r * 0.5, inner)
     if p.measure.kind == "count":
         _count_station(pen, look, n - k - 1)
     top = (v.cx, v.cy - v.ry - 20)
@@ -557,7 +683,7 @@ def _spread(pen: Pen, p: Plan, fr: Frame) -> list[Hand]:
     rows = 5
     y_rows = [sy - r * 0.5 + j * r * 0.24 for j in range(rows)]
     cover = fr.t * rows
-    thick = r * (0.12 + 0.2 * p.measure.amount)
+    thick = r * float(np.clip(0.02 + 0.6 * p.measure.amount, 0.05, 0.3))  # more, thicker
     if layer is not None:
         for j in range(rows):
             f = clip01(cover - j)
@@ -579,19 +705,34 @@ def _spread(pen: Pen, p: Plan, fr: Frame) -> list[Hand]:
 
 
 def _peel(pen: Pen, p: Plan, fr: Frame) -> list[Hand]:
+    """Pieces are peeled one after another: waiting ones at the back, peeled ones in front, and
+    the peel piles up, so the count shows in every frame."""
     look = _first(p, "potato")
     v = p.vessel
     sx, sy, srx, sry = v.surface(0.85)
-    n = item_count(p, look) if not look.bulk else 1
+    n = max(item_count(p, look), 1) if not look.bulk else 1
+    cut = fr.t * n
+    k = min(int(cut), n - 1)
     rng = np.random.default_rng([p.salt, 11])
-    strips = rng.uniform(-0.8, 0.8, (14, 2))
+    strips = rng.uniform(-0.8, 0.8, (40, 2))
     skin = shade(look.color, 0.85)
-    for x, y in strips[: int(3 + 11 * fr.t)]:
-        px, py = sx + srx * 0.5 + x * srx * 0.35, sy + y * sry * 0.6
+    grow = min(1.0, 0.45 + 0.2 * np.sqrt(n))
+    for x, y in strips[: min(int(3 + 8 * cut), 40)]:
+        px, py = sx + srx * 0.55 + x * srx * 0.35 * grow, sy - sry * 0.25 + y * sry * 0.45 * grow
         pen.ellipse(px, py, 6, 3, skin, start=0, end=220, thickness=2.0)
-    for j in range(1, n):
-        draw_item(pen, look, sx - srx * 0.6, sy + sry * (0.5 - 0.35 * j), 8.0)
-    peeled = replace(look, color=mix(look.color, look.color2, fr.t))
+    rw = min(item_radius(look), 10.0) * 0.85
+    _waiting(pen, look, sx - srx * 0.95 + rw, sy - sry * 0.7, rw, k + 1, n)
+    done = replace(look, color=look.color2)
+    for j in range(k):
+        draw_item(
+            pen,
+            done,
+            sx + srx * 0.25 + (j % 4) * rw * 2.1,
+            sy + sry * 0.55 - (j // 4) * rw * 1.5,
+            rw,
+            angle=0.4 * j,
+        )
+    peeled = replace(look, color=mix(look.color, look.color2, cut - k))
     ix, iy = sx - 8, sy - 18
     stroke = (fr.ts * 0.9 * p.manner.pace) % 1.0
     tip = (ix + 9, iy - 12 + 24 * stroke)
@@ -602,32 +743,43 @@ def _peel(pen: Pen, p: Plan, fr: Frame) -> list[Hand]:
     return [left, right]
 
 
-def _specks(pen: Pen, p: Plan, sx: float, sy: float, srx: float, sry: float, count: int) -> None:
+_SPECKS = 100
+
+
+def _specks(
+    pen: Pen, p: Plan, sx: float, sy: float, srx: float, sry: float, count: int, r: float = 1.3
+) -> None:
     if not p.looks:
         return
-    pts = np.random.default_rng([p.salt, 13]).uniform(-0.85, 0.85, (80, 2))
-    for i in range(min(count, 80)):
+    pts = np.random.default_rng([p.salt, 13]).uniform(-0.85, 0.85, (_SPECKS, 2))
+    for i in range(min(count, _SPECKS)):
         lk = p.looks[i % len(p.looks)]
         x, y = sx + pts[i, 0] * srx, sy + pts[i, 1] * sry
-        pen.circle(x, y, 1.9, shade(lk.color, 0.7))
-        pen.circle(x, y, 1.3, lk.color)
+        pen.circle(x, y, r + 0.6, shade(lk.color, 0.7))
+        pen.circle(x, y, r, lk.color)
 
 
 def _sprinkle(pen: Pen, p: Plan, fr: Frame, grinding: bool = False) -> list[Hand]:
+    """Specks land on the food: their number and size grow with the amount (a tablespoon covers
+    about 1.6x the area of a teaspoon); the hand works from the side, off the food."""
     v = p.vessel
     sx, sy, srx, sry = v.surface(0.7)
     if v.mode == "side":
         sx, sy, srx, sry = v.cx, v.cy, v.rx * 0.8, v.ry * 0.8
     a = p.measure.amount
-    _specks(pen, p, sx, sy, srx, sry, int(round((8 + 70 * a) * fr.t)))
+    total = 110.0 * a * (work_done(p.duration) if grinding else 1.0)
+    count = int(np.clip(round(total), 3, _SPECKS))
+    _specks(pen, p, sx, sy, srx, sry, int(round(count * fr.t)), 1.2 + 2.2 * np.sqrt(a))
     look = _first(p, "salt")
     amp = p.manner.amp
-    hx = sx + 10 * amp * np.sin(TAU * 0.3 * fr.ts)
+    hx = sx + srx * 0.5 + 8 * amp * np.sin(TAU * 0.3 * fr.ts)
     hy = sy - 44 + (3.5 * amp * np.sin(TAU * 3.0 * fr.ts) if not grinding else 0.0)
+    tx = sx + srx * 0.1
     for k in range(5):
         f = (k / 5.0 + fr.ts * 2.0) % 1.0
-        pen.circle(hx + np.sin(k * 2.3) * 4, hy + 14 + (sy - hy - 14) * f, 1.3, look.color)
-        pen.circle(hx + np.sin(k * 2.3) * 4, hy + 14 + (sy - hy - 14) * f, 0.7, look.color2)
+        x = hx + (tx - hx) * f + np.sin(k * 2.3) * 4
+        pen.circle(x, hy + 14 + (sy - hy - 14) * f, 1.3, look.color)
+        pen.circle(x, hy + 14 + (sy - hy - 14) * f, 0.7, look.color2)
     if grinding:
         ph = TAU * 1.5 * fr.ts * p.manner.pace
 
@@ -669,9 +821,14 @@ def _scoop(pen: Pen, p: Plan, fr: Frame) -> list[Hand]:
     last_fill = m.fraction if (m.kind == "spoon" and k == cycles - 1) else 1.0
     tipped = clip01((ph - 0.6) / 0.2)
     draw_contents(pen, p, (k + tipped) / cycles)
-    sx, sy, _, _ = v.surface(m.amount)
     src = (SOURCES_X[0] + 2, SOURCES_Y - 10)
-    dst = (sx + 16, sy - 14)  # beside the pile, so the tipped spoon does not hide it
+    # over the rim, off the middle, so the tipped spoon does not hide the pile; the same place
+    # for every amount, so only the pile differs
+    if v.mode == "side":
+        dst = (v.cx + 8, v.cy - v.ry - 8)
+    else:
+        dst = (v.cx + max(v.rx, 30.0) * 0.45, v.cy - max(v.ry, 18.0) * 0.5)
+    last = k == cycles - 1
     if ph < 0.25:
         pos = (src[0], src[1] + 3 * np.sin(TAU * ph / 0.25))
     elif ph < 0.6:
@@ -683,10 +840,12 @@ def _scoop(pen: Pen, p: Plan, fr: Frame) -> list[Hand]:
     elif ph < 0.8:
         pos = dst
     else:
-        q = ease((ph - 0.8) / 0.2) * 0.5
+        # back for the next spoonful, or after the last one out of the way to the right
+        back = (200.0, 196.0) if last else src
+        q = ease((ph - 0.8) / 0.2) * (1.0 if last else 0.5)
         pos = (
-            dst[0] + (src[0] - dst[0]) * q,
-            dst[1] + (src[1] - dst[1]) * q - 10 * np.sin(np.pi * q),
+            dst[0] + (back[0] - dst[0]) * q,
+            dst[1] + (back[1] - dst[1]) * q - 10 * np.sin(np.pi * q),
         )
     load = 0.0 if ph < 0.2 else last_fill * (1.0 - tipped)
     tool = p.tool if p.tool_given else ("cup" if m.kind == "jug" else "spoon")
@@ -701,21 +860,20 @@ def _scoop(pen: Pen, p: Plan, fr: Frame) -> list[Hand]:
 def _place(pen: Pen, p: Plan, fr: Frame) -> list[Hand]:
     look = _first(p, "bread")
     v = p.vessel
-    n = item_count(p, look) if not look.bulk else 1
+    n = max(item_count(p, look), 1) if not look.bulk else 1
     cyc = fr.t * n
     k = min(int(cyc), n - 1)
     ph = cyc - k
     placed = k + (1 if ph >= 0.65 else 0)
-    draw_contents(pen, p, placed / n if n else 1.0)
+    draw_contents(pen, p, placed / n)
     if not look.bulk and p.measure.kind == "count":
         _count_station(pen, look, n - k - 1)
-    sx, sy, srx, sry = v.surface(0.75)
-    if v.mode == "side":
-        sy = v.cy + v.h * 0.72
-    pos = _spiral(n)
-    r = float(np.clip(min(srx, sry * 1.7) * 0.8 / np.sqrt(n), 5.0, 22.0))
+    items = [lk for lk in p.looks if not lk.bulk]
+    total = max(sum(item_count(p, lk) for lk in items), n)  # n alone when nothing is named
+    r0 = max((item_radius(lk) for lk in items), default=10.0)
+    sx, sy, pos, r = item_layout(v, total, r0)  # where draw_contents puts each piece
     start = (STATION[0], STATION[1] - 30)
-    target = (sx + pos[k, 0] * srx, sy + pos[k, 1] * sry)
+    target = (sx + pos[k, 0], sy + pos[k, 1])
     if ph < 0.65:
         q = ease(ph / 0.65)
         ix = start[0] + (target[0] - start[0]) * q
@@ -804,11 +962,11 @@ def _squeeze(pen: Pen, p: Plan, fr: Frame) -> list[Hand]:
         if not look.bulk
         else look
     )
-    sx, sy, srx, sry = v.surface(p.measure.amount * fr.t)
+    sx, sy, srx, sry = v.pile(p.measure.amount * fr.t)
     if fr.t > 0.05:
         draw_bulk(pen, juice, sx, sy, srx, sry, mound=False)
     close = 0.5 + 0.5 * np.sin(TAU * 1.0 * fr.ts * p.manner.pace)
-    hx, hy = sx + 4, min(v.cy, sy) - 36
+    hx, hy = v.cx + 4, v.cy - 36
     if close > 0.5:
         for k in range(3):
             f = (k / 3.0 + fr.ts * 1.8) % 1.0
@@ -840,13 +998,18 @@ def _rinse(pen: Pen, p: Plan, fr: Frame) -> list[Hand]:
         dx, dy = fr.rng.uniform(-16, 16), fr.rng.uniform(-6, 8)
         pen.circle(fx + dx, iy + dy, 1.4, (200, 226, 250))
     if p.looks:
-        look = p.looks[0]
         ang = 0.6 * np.sin(TAU * 0.5 * fr.ts)
-        for j, lk in enumerate(p.looks[:2]):
-            if lk.bulk:
-                draw_bulk(pen, look, fx, iy + 2, 14, 8, mound=True)
-            else:
-                draw_item(pen, lk, fx - 7 + 14 * j, iy + 2, 14.0, ang + j)
+        items = [lk for lk in p.looks[:2] if not lk.bulk]
+        if len(items) < len(p.looks[:2]):
+            bulk = next(lk for lk in p.looks[:2] if lk.bulk)
+            draw_bulk(pen, bulk, fx, iy + 2, 14, 8, mound=True)
+        # every piece is rinsed under the stream: the count shows
+        pieces = [lk for lk in items for _ in range(max(item_count(p, lk), 1))][:12]
+        if pieces:
+            r0 = min(max(item_radius(lk) for lk in items), 13.0)
+            pos, r = _packing(len(pieces), r0, 40.0, 22.0)
+            for j, lk in enumerate(pieces):
+                draw_item(pen, lk, fx + pos[j, 0], iy + 2 + pos[j, 1], r, ang + j)
     # Hands cup the item from below and the sides, leaving it under the stream in view.
     wob = 0.15 * np.sin(TAU * 0.5 * fr.ts)
     left = Hand(fx - 40, iy + 26, 1.2 + wob, "L", "open")
@@ -873,27 +1036,31 @@ def _cover(pen: Pen, p: Plan, fr: Frame) -> list[Hand]:
     return [_held_tool_left(p) if p.tool_given else _rest_left(fr), right]
 
 
+def _steam(pen: Pen, x: float, y: float, n: int, ts: float, rise: float = 50.0) -> None:
+    for k in range(n):
+        ph = (ts * 0.35 + k * 0.37) % 1.0
+        px = x - 20 + 40 * ((k * 0.618) % 1.0)
+        py = y - rise * ph
+        pts = np.array([[px + 4 * np.sin(ph * 9 + j), py - j * 6] for j in range(5)])
+        pen.polyline(pts, (228, 228, 232), 2.0)
+
+
 def _heat(pen: Pen, p: Plan, fr: Frame) -> list[Hand]:
     v = p.vessel
     level = heat_level(p.heat)
-    # Longer cooking browns more: "fry for 2 minutes" ends darker than "fry for 30 seconds".
-    done = 0.6
-    if p.duration is not None:
-        done = 0.2 + 0.8 * clip01(np.log(max(p.duration, 10.0) / 10.0) / np.log(90.0))
-    draw_contents(pen, p, 1.0, cook=fr.t * done * level / 3.0)
-    sx, sy, srx, sry = v.surface(p.measure.amount)
+    # Longer cooking browns more: every doubling of the time is one more step from golden to
+    # brown to burnt ("fry for 2 minutes" ends darker than "fry for 1 minute").
+    cook = _cook_now(p, fr.t)
+    draw_contents(pen, p, 1.0, cook=cook)
+    sx, sy, srx, sry = v.pile(max(p.measure.amount, 0.3))
     if level > 0 and p.looks:
-        for _ in range(int(round(3 * level))):
+        for _ in range(int(round(3 * level + 6 * cook))):
             x, y = fr.rng.uniform(-0.7, 0.7, 2)
             pen.circle(
                 sx + x * srx, sy + y * sry, 1.2 + 0.5 * level, (250, 250, 250), thickness=0.8
             )
-    for k in range(int(round(max(level - 1.0, 0.0) * 2))):
-        ph = (fr.ts * 0.35 + k * 0.37) % 1.0
-        x = sx - 20 + 40 * ((k * 0.618) % 1.0)
-        y = v.cy - v.ry - 6 - 50 * ph
-        pts = np.array([[x + 4 * np.sin(ph * 9 + j), y - j * 6] for j in range(5)])
-        pen.polyline(pts, (228, 228, 232), 2.0)
+    wisps = int(round(max(level - 1.0, 0.0) * 2 + (3 * cook if level > 0 else 0)))
+    _steam(pen, v.cx, v.cy - v.ry - 6, wisps, fr.ts)
     if p.tool_given and p.tool != "hand":
         tip = (sx + srx * 0.4 * np.cos(fr.ts), sy + sry * 0.3 * np.sin(fr.ts))
         return [_rest_left(fr), _tool_hand(p, tip, -0.6, fr)]
@@ -901,7 +1068,7 @@ def _heat(pen: Pen, p: Plan, fr: Frame) -> list[Hand]:
 
 
 def _wait(pen: Pen, p: Plan, fr: Frame) -> list[Hand]:
-    draw_contents(pen, p, 1.0)
+    draw_contents(pen, p, 1.0, cook=_cook_now(p, fr.t))
     if p.tool_given:
         return [_held_tool_left(p), _rest_right(fr)]
     return [_rest_left(fr), _rest_right(fr)]
@@ -909,20 +1076,31 @@ def _wait(pen: Pen, p: Plan, fr: Frame) -> list[Hand]:
 
 def _microwave(pen: Pen, p: Plan, fr: Frame) -> list[Hand]:
     t = fr.t
-    inner = p.vessel.scaled(0.62, 0, 0)
+    # Putting the dish in and shutting the door takes the same ~1 s however long it then runs,
+    # so a longer time is a longer stretch of the dish turning inside.
+    seconds = p.n / p.fps if p.fps > 0 else 3.5
+    u = min(1.0, 3.5 / max(seconds, 1e-3))
+    s_in, s_door, s_run, s_press = 0.12 * u, 0.22 * u, 0.28 * u, 0.34 * u
+    inner = p.vessel.scaled(float(np.clip(34.0 / max(p.vessel.rx, 1.0), 0.55, 1.15)), 0, 0)
     inner = inner.scaled(1.0, (MW_WIN[0] + MW_WIN[2]) / 2, MW_WIN[3] - 26 - inner.h - inner.ry)
-    slide = ease(t / 0.12)
+    slide = ease(t / s_in)
     y_off = (1.0 - slide) * 70
-    door = 1.7 * (1.0 - ease((t - 0.12) / 0.1))
-    running = t > 0.28
+    door = 1.7 * (1.0 - ease((t - s_in) / (s_door - s_in)))
+    running = t > s_run
     lit = running or door > 0.05
     x0, y0, x1, y1 = MW_WIN
     pen.rect(x0 + 6, y0 + 6, x1 - 6, y1 - 6, (236, 214, 150) if lit else (40, 36, 30))
     pen.ellipse((x0 + x1) / 2, y1 - 24, 48, 12, (200, 200, 196) if lit else (60, 58, 54))
     moved = inner.scaled(1.0, inner.cx, inner.cy + y_off)
     draw_vessel_back(pen, moved)
-    draw_contents(pen, p, 1.0, cook=0.3 * clip01((t - 0.28) / 0.72), vessel=moved)
+    # the food cooks, rises and steams more the longer (and the stronger) it runs; "microwave
+    # it for a minute" names no food, but the dish is not empty
+    power = heat_level(p.heat) if p.heat else 3.0
+    cook = doneness(p.duration, power) * clip01((t - s_run) / (1.0 - s_run))
+    food = p if p.looks else replace(p, looks=[look_for("batter")])
+    draw_contents(pen, food, 1.0, cook=cook, vessel=moved, rise=0.6 * min(cook, 1.0))
     draw_vessel_front(pen, moved)
+    _steam(pen, moved.cx, moved.cy - moved.ry - 2, int(round(4 * cook)), fr.ts, 36.0)
     if door > 0.05:
         draw_microwave_door(pen, door, lit)
     else:
@@ -934,14 +1112,14 @@ def _microwave(pen: Pen, p: Plan, fr: Frame) -> list[Hand]:
         pen.rect(x1 - 18, y0 + 30, x1 - 12, y1 - 30, (120, 120, 126))
     remaining = None
     if p.duration is not None:
-        remaining = p.duration * (1.0 - clip01((t - 0.28) / 0.72))
+        remaining = p.duration * (1.0 - clip01((t - s_run) / (1.0 - s_run)))
     draw_microwave_panel(pen, remaining, p.heat)
-    if t < 0.12:
+    if t < s_in:
         right = Hand(moved.cx + 30 + fr.jx, moved.cy + 20 + fr.jy, -0.6, "R", "open")
-    elif t < 0.22:
+    elif t < s_door:
         ex = x0 + (x1 - x0) * np.cos(door)
         right = Hand(ex + 10, (y0 + y1) / 2 + 10, -0.4, "R", "open")
-    elif t < 0.34:
+    elif t < s_press:
         right = Hand(MW_WIN[2] + 30, 120, -0.1, "R", "pinch")
     else:
         right = _rest_right(fr)

@@ -201,19 +201,36 @@ class Vessel:
             self.ry * 0.85 * f,
         )
 
+    def pile(self, amount: float) -> tuple[float, float, float, float]:
+        """Ellipse of material that covers `amount` (0..1) of the container: its area grows in
+        proportion (through glass, the height does), so 3x the amount is 3x the pixels."""
+        amount = min(1.0, max(0.0, amount))
+        if self.mode == "side":
+            return self.surface(amount)
+        f = 0.94 * np.sqrt(amount)
+        if self.mode == "flat":
+            return (self.cx, self.cy, self.rx * 0.9 * f, self.ry * 0.9 * f)
+        deep = min(1.0, self.h / 30.0)
+        return (
+            self.cx,
+            self.cy + self.ry * 0.4 * deep * (1.0 - amount),
+            self.rx * 0.9 * f,
+            self.ry * 0.87 * f,
+        )
+
 
 # kind: (rim rx, body height, mode, outside colour, inside colour)
 _VESSELS: dict[str | None, tuple[float, float, str, RGB, RGB]] = {
-    "bowl": (58, 20, "top", (84, 132, 204), (244, 244, 238)),
+    "bowl": (58, 20, "top", (84, 132, 204), (178, 198, 222)),
     "pan": (60, 7, "top", (44, 44, 48), (74, 74, 80)),
     "pot": (50, 38, "top", (168, 170, 178), (92, 92, 98)),
-    "mug": (22, 32, "top", (204, 58, 56), (236, 230, 222)),
+    "mug": (22, 32, "top", (204, 58, 56), (176, 182, 190)),
     "plate": (66, 3, "flat", (236, 236, 240), (250, 250, 250)),
-    "ramekin": (24, 13, "top", (250, 250, 246), (238, 234, 224)),
-    "cup": (26, 40, "side", (206, 222, 232), (226, 236, 242)),
+    "ramekin": (24, 13, "top", (250, 250, 246), (186, 168, 150)),
+    "cup": (26, 40, "side", (206, 222, 232), (150, 168, 182)),
     "board": (70, 6, "flat", (150, 100, 56), (208, 160, 104)),
-    "blender": (28, 74, "side", (200, 216, 226), (222, 232, 240)),
-    "jar": (26, 44, "side", (196, 214, 204), (220, 234, 226)),
+    "blender": (28, 74, "side", (200, 216, 226), (146, 164, 178)),
+    "jar": (26, 44, "side", (196, 214, 204), (146, 170, 158)),
     None: (52, 0, "flat", (0, 0, 0), (0, 0, 0)),
 }
 
@@ -487,18 +504,41 @@ def draw_timer_readout(pen: Pen, remaining: float, total: float) -> None:
 
 @dataclass(frozen=True)
 class Measure:
-    """How a quantity is shown: measuring spoons, a jug, a scale readout, a pinch or a count."""
+    """How a quantity is shown: the material it adds (pile, fill, pieces) and how it was measured
+    (measuring spoons, a jug, a scale readout, a pinch or a count)."""
 
     kind: str  # "spoon", "jug", "scale", "pinch", "count", "none"
-    amount: float  # 0..1: how full the container ends up
+    amount: float  # 0..1: share of the container the material covers (visible_amount)
     count: int  # spoons, or whole pieces
     fraction: float  # how full the last spoon is
     spoon_r: float  # measuring-spoon bowl radius in units
     jug_fill: float
     label: str
+    ml: float = 0.0  # the amount as a volume (a gram counts as a millilitre)
 
 
+# One unit as a volume in ml: every unit is brought to this common scale before it is drawn.
 _ML = {"tsp": 5.0, "tbsp": 15.0, "cup": 240.0, "ml": 1.0, "oz": 28.0, "g": 1.0, "pinch": 0.4}
+# Countable units: the volume of one piece, for an ingredient drawn as a pile (a can of beans).
+_PIECE_ML = {
+    "piece": 30.0,
+    "slice": 20.0,
+    "clove": 5.0,
+    "can": 400.0,
+    "block": 200.0,
+    "knob": 10.0,
+    "drop": 0.05,
+}
+FULL_ML = 500.0  # this much covers a container's whole floor (or fills it, seen through glass)
+AMOUNT_POWER = 0.45  # area grows as volume^0.45: 3x the volume (tsp -> tbsp) is 1.64x the area
+DEFAULT_AMOUNT = 0.35  # a step that names no quantity
+
+
+def visible_amount(ml: float) -> float:
+    """Share (0..1) of a container's floor covered by `ml` of material: monotone, sqrt-like."""
+    if ml <= 0:
+        return 0.0
+    return float(np.clip((ml / FULL_ML) ** AMOUNT_POWER, 0.02, 1.0))
 
 
 # Spellings of the same unit, with a factor into the canonical one.
@@ -511,6 +551,8 @@ _UNIT_ALIASES: dict[str, tuple[str, float]] = {
     "tbsps": ("tbsp", 1.0),
     "tbs": ("tbsp", 1.0),
     "tbl": ("tbsp", 1.0),
+    "spoonful": ("tbsp", 1.0),
+    "spoonfuls": ("tbsp", 1.0),
     "cups": ("cup", 1.0),
     "c": ("cup", 1.0),
     "milliliter": ("ml", 1.0),
@@ -540,32 +582,38 @@ _UNIT_ALIASES: dict[str, tuple[str, float]] = {
 }
 
 
+def volume_ml(quantity: float | None, unit: str | None) -> float | None:
+    """The amount in ml on one scale for every unit (None: the step names no amount)."""
+    return measure_for(quantity, unit).ml if quantity is not None or unit else None
+
+
 def measure_for(quantity: float | None, unit: str | None) -> Measure:
     unit = (unit or "").lower().strip().rstrip(".")
     unit, factor = _UNIT_ALIASES.get(unit, (unit, 1.0))
     q = 1.0 if quantity is None and unit else quantity
     if q is None:
-        return Measure("none", 0.45, 0, 1.0, 0.0, 0.0, "")
+        return Measure("none", DEFAULT_AMOUNT, 0, 1.0, 0.0, 0.0, "")
     q = q * factor
     q = max(float(q), 0.0)
     if unit in _ML:
-        ml = max(q * _ML[unit], 0.05)
-        amount = float(np.clip((ml / 480.0) ** (1 / 3), 0.08, 1.0))
+        ml = q * _ML[unit]
+        amount = visible_amount(ml)
         if unit in ("tsp", "tbsp"):
             n = max(1, int(np.ceil(q - 1e-6)))
             frac = q - (n - 1) if q > 0 else 0.0
             return Measure(
-                "spoon", amount, min(n, 4), frac, 7.0 if unit == "tsp" else 15.0, 0.0, unit
+                "spoon", amount, min(n, 4), frac, 7.0 if unit == "tsp" else 15.0, 0.0, unit, ml
             )
         if unit == "pinch":
-            return Measure("pinch", amount, max(1, int(round(q))), 1.0, 0.0, 0.0, unit)
+            return Measure("pinch", amount, max(1, int(round(q))), 1.0, 0.0, 0.0, unit, ml)
         if unit in ("cup", "ml"):
             cap = 2.0 if unit == "cup" else 500.0
-            return Measure("jug", amount, 0, 1.0, 0.0, min(1.0, q / cap), unit)
-        return Measure("scale", amount, 0, 1.0, 0.0, 0.0, f"{q:g} {unit}")
-    # Counts: pieces, slices, cloves, or a bare number of countable things.
-    n = int(np.clip(round(q), 1, 12))
-    return Measure("count", float(np.clip(0.2 + 0.07 * n, 0.2, 1.0)), n, 1.0, 0.0, 0.0, unit)
+            return Measure("jug", amount, 0, 1.0, 0.0, min(1.0, q / cap), unit, ml)
+        return Measure("scale", amount, 0, 1.0, 0.0, 0.0, f"{q:g} {unit}", ml)
+    # Counts: pieces, slices, cloves, or a bare number of countable things. Zero is nothing.
+    n = int(np.clip(round(q), 1, 12)) if q > 0 else 0
+    ml = n * _PIECE_ML.get(unit, 30.0)
+    return Measure("count", visible_amount(ml), n, 1.0, 0.0, 0.0, unit, ml)
 
 
 def draw_measuring_spoon(
@@ -620,7 +668,7 @@ def draw_station(pen: Pen, m: Measure, looks: list[Look], remaining: int) -> Non
         tw = pen.text_width(m.label, t_h, 1.3)
         pen.text(m.label, x - tw / 2, y + 19 + t_h / 2, t_h, (150, 255, 150), 1.3)
         if look is not None:
-            r = 6 + 12 * m.amount
+            r = 4 + 16 * np.sqrt(m.amount)
             draw_bulk(pen, look, x, y - 2, r, r * 0.55, mound=True) if look.bulk else draw_item(
                 pen, look, x, y - 3, r * 0.6
             )
