@@ -8,6 +8,9 @@ Data: the build's train-split items in benchmark format (bench/train/*.jsonl):
   its own pair reversed (InfoNCE), so direction is learned everywhere, not only in MCQ.
 - diffrank: the severity of each target against the reference, regressed to 5 - score and
   ranked within the item (pairwise hinge), in the item's category.
+- speak: every performed step of the train recipes' recordings against a clean execution of the
+  same step, with no category ("any", what the device asks), its severity regressed to the
+  annotation's (models/speak_eval.py builds the same pairs on val and test to measure it).
 
 The vision tower is frozen, so features come from the feature cache (models/features.py); a
 user clip is aligned to its reference by DTW on the head features (runtime/align.py, the
@@ -154,6 +157,14 @@ def cap_loss(head, pf, texts, items, rng, cfg) -> torch.Tensor:
     return 0.5 * (by_pair + by_text)
 
 
+def speak_loss(head, pf, pairs) -> torch.Tensor:
+    cats = torch.full((len(pairs),), category_index(None))
+    sev = head.severity_of(
+        head.encode_pair(*pf.batch([(p.reference, p.user) for p in pairs]), cats)
+    )
+    return F.smooth_l1_loss(sev, torch.tensor([p.severity for p in pairs], dtype=torch.float32))
+
+
 def rank_loss(head, pf, items, rng, cfg) -> torch.Tensor:
     pairs = [(it["reference"], t) for it in items for t in it["targets"]]
     cats = torch.tensor([category_index(it["category"]) for it in items]).repeat_interleave(4)
@@ -205,7 +216,7 @@ def evaluate_head(head, pf, texts, items: dict[str, list[dict]], batch: int = 64
     return {"diffmcq_accuracy": summary(mcq), "diffrank_tau": summary(rank)}
 
 
-def prepare(cfg: CompareTrainConfig, splits: tuple[str, ...]):
+def prepare(cfg: CompareTrainConfig, splits: tuple[str, ...], extra_clips: set[str] = frozenset()):
     """Items per split, the feature store (built where missing), durations, text table."""
     from stepdiff.models.data.clipstore import ClipStore
     from stepdiff.models.features import build_features, feature_key
@@ -216,7 +227,7 @@ def prepare(cfg: CompareTrainConfig, splits: tuple[str, ...]):
     if not (data / "clips.json").is_file():
         raise BadInput(data, "is not a `stepdiff data build` output (no clips.json)")
     items = {s: load_items(data, s) for s in splits}
-    ids = set().union(*(clip_ids_of(v) for v in items.values()))
+    ids = set().union(*(clip_ids_of(v) for v in items.values())) | set(extra_clips)
     store = ClipStore(str(data))
     seconds = {}
     for cid in ids:
@@ -244,7 +255,11 @@ def lr_at(step: int, cfg: CompareTrainConfig) -> float:
 def train(cfg: CompareTrainConfig, log=print) -> Path:
     torch.manual_seed(cfg.seed)
     rng = random.Random(cfg.seed)
-    items, pf, texts = prepare(cfg, ("train", "val"))
+    from stepdiff.models.speak_eval import speak_pairs
+
+    speak = speak_pairs(Path(cfg.data), "train", real_only=False)
+    extra = {c for p in speak for c in (p.reference, p.user)}
+    items, pf, texts = prepare(cfg, ("train", "val"), extra)
     train_items = items["train"]
     for task in ("diffmcq", "diffcap", "diffrank"):
         if not train_items[task]:
@@ -283,31 +298,17 @@ def train(cfg: CompareTrainConfig, log=print) -> Path:
     while step < cfg.steps:
         for g in opt.param_groups:
             g["lr"] = lr_at(step, cfg)
+
+        def pick(rows: list) -> list:
+            return rng.sample(rows, min(cfg.batch, len(rows)))
+
         losses = {
-            "mcq": mcq_loss(
-                head,
-                pf,
-                texts,
-                rng.sample(train_items["diffmcq"], min(cfg.batch, len(train_items["diffmcq"]))),
-                rng,
-                cfg,
-            ),
-            "cap": cap_loss(
-                head,
-                pf,
-                texts,
-                rng.sample(train_items["diffcap"], min(cfg.batch, len(train_items["diffcap"]))),
-                rng,
-                cfg,
-            ),
-            "rank": rank_loss(
-                head,
-                pf,
-                rng.sample(train_items["diffrank"], min(cfg.batch, len(train_items["diffrank"]))),
-                rng,
-                cfg,
-            ),
+            "mcq": mcq_loss(head, pf, texts, pick(train_items["diffmcq"]), rng, cfg),
+            "cap": cap_loss(head, pf, texts, pick(train_items["diffcap"]), rng, cfg),
+            "rank": rank_loss(head, pf, pick(train_items["diffrank"]), rng, cfg),
         }
+        if speak:
+            losses["speak"] = speak_loss(head, pf, pick(speak))
         loss = sum(losses.values())
         opt.zero_grad()
         loss.backward()
@@ -336,6 +337,45 @@ def train(cfg: CompareTrainConfig, log=print) -> Path:
     return weights
 
 
+@torch.no_grad()
+def severities(head, pf, pairs: list[tuple[str, str]], batch: int = 64) -> np.ndarray:
+    """The head's severity of each (reference, user) pair, category "any" (as the device asks)."""
+    head.eval()
+    out = []
+    for i in range(0, len(pairs), batch):
+        chunk = pairs[i : i + batch]
+        cats = torch.full((len(chunk),), category_index(None))
+        out.append(head.severity_of(head.encode_pair(*pf.batch(chunk), cats)).numpy())
+    head.train()
+    return np.concatenate(out) if out else np.zeros(0)
+
+
+def report(cfg: CompareTrainConfig, weights: Path, log=print) -> dict:
+    """The head's MCQ accuracy and Rank tau on val and test, and the speak decision: threshold
+    chosen on val, false alarms and recall reported on test. Written to OUT/report.json."""
+    from stepdiff.models.speak_eval import choose_threshold, speak_pairs, speak_report
+
+    data = Path(cfg.data)
+    speak = {s: speak_pairs(data, s) for s in ("val", "test")}
+    extra = {c for ps in speak.values() for p in ps for c in (p.reference, p.user)}
+    items, pf, texts = prepare(cfg, ("val", "test"), extra)
+    state = torch.load(weights, weights_only=False)
+    head = CompareHead(CompareConfig(**state["config"]))
+    head.load_state_dict(state["head"])
+    out: dict = {s: evaluate_head(head, pf, texts, items[s]) for s in ("val", "test")}
+    pred = {s: severities(head, pf, [(p.reference, p.user) for p in speak[s]]) for s in speak}
+    truth_val = np.array([p.severity for p in speak["val"]])
+    threshold = choose_threshold(pred["val"], truth_val, serious=3.0, recall=0.8)
+    out["speak"] = {
+        "rule": "threshold = the highest that speaks on 80% of val severity>=3 steps",
+        "val": speak_report(speak["val"], pred["val"], threshold).to_dict(),
+        "test": speak_report(speak["test"], pred["test"], threshold).to_dict(),
+    }
+    write_atomic(Path(cfg.out) / "report.json", json.dumps(out, indent=1) + "\n")
+    log(json.dumps(out))
+    return out
+
+
 def main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(
         prog="python -m stepdiff.models.train_compare", description=__doc__.splitlines()[0]
@@ -344,7 +384,9 @@ def main(argv: list[str]) -> int:
         p.add_argument("--" + f.replace("_", "-"), type=type(default), default=default)
     a = p.parse_args(argv)
     cfg = CompareTrainConfig(**{k: getattr(a, k) for k in asdict(CompareTrainConfig())})
-    path = train(cfg, log=lambda m: print(m, file=sys.stderr, flush=True))
+    log = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
+    path = train(cfg, log=log)
+    report(cfg, path, log=log)
     print(path)
     return 0
 
