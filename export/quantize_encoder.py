@@ -1,9 +1,10 @@
 """int8 vision_encoder.onnx: static QDQ quantization calibrated on real-looking clips.
 
-Every convolution of the backbone becomes int8 (weights per output channel, activations per
-tensor with ranges from calibration clips); the grid pool and the projector stay float, since
-they see T*G tokens instead of pixels, cost almost nothing, and their error would reach the LM
-unfiltered. QDQ keeps the file a plain ONNX graph that onnxruntime fuses into int8 kernels.
+Every convolution of the backbone but the stem becomes int8 (weights per output channel,
+activations per tensor with ranges from calibration clips); the grid pool and the projector stay
+float, since they see T*G tokens instead of pixels, cost almost nothing, and their error would
+reach the LM unfiltered. QDQ keeps the file a plain ONNX graph that onnxruntime fuses into int8
+kernels.
 
 Rounding the weights alone costs EfficientNet-Lite a lot: its BatchNorm-folded depthwise kernels
 are edge detectors whose taps nearly cancel, so rounding leaves each channel a constant offset on
@@ -15,6 +16,21 @@ Quantization", 2019, computed here from data); weights rounding then costs about
 Calibration clips should look like what the headset sees: the renderer's frames
 (models/data/render.py), resized the way runtime/video.py does. Random noise gives activation
 ranges that real frames never reach.
+
+The file must compute the same on every CPU that runs it. onnxruntime runs these convs as uint8
+activations x int8 weights. On x86 without VNNI (AVX2; AVX-512 without VNNI) its kernels multiply
+with vpmaddubsw, which adds two u8*s8 products into a saturating int16, and 2*255*127 = 64770
+does not fit: with full-range weights the encoder fell to cosine 0.93 (min 0.81) vs fp32 on an
+AVX2 EPYC, against 0.998 for the same file with its QDQ nodes evaluated in float, which is what
+VNNI and ARM kernels (32-bit sums) compute. So the dense convs (expand, project, head: kernels
+that pair input channels) get 7-bit weights, [-64, 64] (onnxruntime's reduce_range, for those
+weights only): 2*255*64 = 32640 fits, on every CPU. Depthwise convs keep [-127, 127]: every
+depthwise kernel widens each product to 32 bits first. The stem stays float: its 27-tap kernels
+on the raw image lose the most from 7 bits (cosine mean 0.989 -> 0.994 on 16 held-out clips), it
+reads float pixels, and it costs little. uint8 weights (U8U8) avoid the overflow too, but run
+slower on x86 (with them the depthwise convs made the encoder 6x slower here), miss the
+symmetric-weight conv kernels on ARM, and some onnxruntime releases sent U8U8 GEMMs to U8S8
+kernels on VNNI/AMX CPUs (onnxruntime PR #27671).
 """
 
 from __future__ import annotations
@@ -33,8 +49,14 @@ from onnx import helper, numpy_helper
 
 from stepdiff.runtime.files import write_atomic_with
 
-# Everything after the backbone stays float (see the module docstring).
-DEFAULT_KEEP_FLOAT_PREFIXES = ("/vision/pool/", "/projector/")
+# The stem and everything after the backbone stay float (see the module docstring).
+DEFAULT_KEEP_FLOAT_PREFIXES = ("/vision/stem/", "/vision/pool/", "/projector/")
+
+# Weight ranges that keep uint8 x int8 products exact on every CPU (see the module docstring):
+# a dense conv's kernel adds two u8*s8 products in int16 on x86 without VNNI, so its weights
+# stay within 64 (2*255*64 = 32640 <= 32767); depthwise kernels add each product in 32 bits.
+DENSE_WEIGHT_LIMIT = 64
+DEPTHWISE_WEIGHT_LIMIT = 127
 
 
 @dataclass(frozen=True)
@@ -133,6 +155,42 @@ def _session(model: onnx.ModelProto):
 
 def _attrs(node: onnx.NodeProto) -> dict:
     return {a.name: helper.get_attribute_value(a) for a in node.attribute}
+
+
+def _is_depthwise(node: onnx.NodeProto) -> bool:
+    return _attrs(node).get("group", 1) > 1
+
+
+def _dense_weight_overrides(model: onnx.ModelProto, keep: list[str]) -> dict:
+    """TensorQuantOverrides giving every quantized dense conv 7-bit weights, per output channel
+    (without "axis" onnxruntime would fall back to one scale per tensor)."""
+    kept = set(keep)
+    return {
+        n.input[1]: [{"axis": 0, "reduce_range": True}]
+        for n in model.graph.node
+        if n.op_type == "Conv" and n.name not in kept and not _is_depthwise(n)
+    }
+
+
+def _check_weight_ranges(q: onnx.ModelProto, path: str) -> None:
+    """Every int8 conv weight within the limit its kernels need (DENSE/DEPTHWISE_WEIGHT_LIMIT):
+    a dense weight of 65..127 would saturate the int16 pair sums of non-VNNI x86 kernels."""
+    inits = {t.name: t for t in q.graph.initializer}
+    producer = {o: n for n in q.graph.node for o in n.output}
+    for n in q.graph.node:
+        wdq = producer.get(n.input[1]) if n.op_type == "Conv" else None
+        if wdq is None or wdq.op_type != "DequantizeLinear" or wdq.input[0] not in inits:
+            continue
+        w = numpy_helper.to_array(inits[wdq.input[0]])
+        zero = numpy_helper.to_array(inits[wdq.input[2]]) if len(wdq.input) > 2 else 0
+        largest = int(np.abs(w.astype(np.int32)).max())
+        limit = DEPTHWISE_WEIGHT_LIMIT if _is_depthwise(n) else DENSE_WEIGHT_LIMIT
+        if w.dtype != np.int8 or np.any(zero != 0) or largest > limit:
+            raise ValueError(
+                f"{path}: conv {n.name} has {w.dtype} weights up to {largest}"
+                f"{'' if not np.any(zero != 0) else ' with a zero point'}; symmetric int8 within "
+                f"{limit} is what every CPU computes exactly"
+            )
 
 
 def _tap_means(x: np.ndarray, node: onnx.NodeProto) -> np.ndarray:
@@ -315,9 +373,11 @@ def quantize_vision_encoder(
                 weight_type=QuantType.QInt8,
                 nodes_to_exclude=keep,
                 calibrate_method=methods[options.calibrate_method],
+                extra_options={"TensorQuantOverrides": _dense_weight_overrides(fp32, keep)},
             )
         q = onnx.load(tmp_out)
         _check_float_convs(q, out_path)
+        _check_weight_ranges(q, out_path)
         corrected = 0
         if options.bias_correction:
             corrected = _correct_biases(q, fp32, _conv_input_means(fp32, clips, name))
@@ -326,6 +386,11 @@ def quantize_vision_encoder(
     return {
         "format": "QDQ static",
         "weights": "int8 per-channel",
+        # The ranges that make the int8 kernels exact with and without VNNI and on ARM.
+        "weight_range": {
+            "dense": [-DENSE_WEIGHT_LIMIT, DENSE_WEIGHT_LIMIT],
+            "depthwise": [-DEPTHWISE_WEIGHT_LIMIT, DEPTHWISE_WEIGHT_LIMIT],
+        },
         "activations": options.activation_type + " per-tensor",
         "calibration": options.calibrate_method,
         "calibration_clips": len(clips),
