@@ -1,4 +1,5 @@
-"""Writes a bundle directory: the three graphs, the tokenizer and the manifest that binds them.
+"""Writes a bundle directory: the three graphs (and compare_head.onnx when the sources have a
+comparison head), the tokenizer and the manifest that binds them.
 
 The directory is built beside its destination and moved into place at the end, so a failed
 export never leaves a half-written bundle where a good one was.
@@ -14,11 +15,12 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
+from stepdiff.export.compare_builder import CompareHeadWeights, build_compare_head
 from stepdiff.export.decoder_builder import DecoderBuildOptions, build_decoder, build_embed_tokens
-from stepdiff.export.dims import model_dims
-from stepdiff.export.encoder_builder import build_vision_encoder
+from stepdiff.export.encoder_builder import build_vision_encoder, feature_record
 from stepdiff.export.genai_config import write_genai_files
-from stepdiff.export.sources import BundleSources, sources_from_model
+from stepdiff.export.sources import BundleSources, bundle_dims, sources_from_model
+from stepdiff.runtime import contract
 from stepdiff.runtime.contract import FORMAT_VERSION, MANIFEST, ModelDims, graph_file, graph_io
 from stepdiff.runtime.files import sha256_file, write_json
 from stepdiff.runtime.prompt import SYSTEM
@@ -55,6 +57,35 @@ def _graph_entry(graph: str, dims: ModelDims, quantization: str, **detail) -> di
     }
 
 
+def _compare_record(head: CompareHeadWeights, dims: ModelDims) -> dict:
+    """The manifest's `compare` field: what the compare head's inputs and outputs mean."""
+    return {
+        "embed_dim": dims.compare_embed,
+        "diff_tokens": dims.diff_tokens,
+        "text_dim": dims.hidden,
+        "categories": list(head.categories),
+        "any_category": contract.ANY_CATEGORY,
+        "text_rule": contract.TEXT_RULE,
+        "inputs": (
+            f"{contract.REF_MID}/{contract.REF_HEAD} and {contract.USER_MID}/"
+            f"{contract.USER_HEAD}: vision_encoder's {contract.FRAME_MID}/{contract.FRAME_HEAD} "
+            "of each clip, the user's frames reordered to the reference's by DTW "
+            "(runtime/align.py on the head features averaged over the grid); "
+            f"{contract.SECONDS}: [reference, user] clip durations in seconds; "
+            f"{contract.CATEGORY}: index into categories"
+        ),
+        "outputs": {
+            contract.SEVERITY: "0..5, 0 = same; the DiffRank score is 5 - severity",
+            contract.MATCH: "scaled cosine of pair_vector and the text's vector (DiffMCQ)",
+            contract.PAIR_VECTOR: "unit vector of the (reference, user) pair",
+            contract.DIFF_TOKENS: "N vectors in the LM's embedding space",
+        },
+        "config": dict(head.config),
+        "source": head.description,
+        "sha256": head.sha256,
+    }
+
+
 def write_bundle(
     model_or_sources,
     out_dir: str | os.PathLike,
@@ -76,7 +107,7 @@ def write_bundle(
     try:
         c = src.config
         lm = src.dims
-        dims = model_dims(c, lm)
+        dims = bundle_dims(src)
         graphs = {}
         encoder_path = tmp / graph_file("vision_encoder")
         build_vision_encoder(src.backbone, src.projector, c, str(encoder_path))
@@ -135,6 +166,16 @@ def write_bundle(
                 "lora": "float side branch" if side else "merged",
             }
 
+        compare = None
+        if src.compare_head is not None:
+            # fp32 whatever the quant: an int8 head is not faster on a 2-core CPU and costs
+            # accuracy (export/compare_builder.py has the numbers); the file is 9.6 MB.
+            head = src.compare_head
+            path = tmp / graph_file(contract.COMPARE_HEAD)
+            build_compare_head(head.state, head.config, str(path))
+            graphs[contract.COMPARE_HEAD] = _graph_entry(contract.COMPARE_HEAD, dims, "fp32")
+            compare = _compare_record(head, dims)
+
         for name, data in src.tokenizer_files.items():
             (tmp / name).write_bytes(data)
 
@@ -163,6 +204,10 @@ def write_bundle(
                 "frame_size": c["frame_size"],
                 "tokens_per_frame": c["grid"] ** 2,
                 "tokens_per_video": c["frames"] * c["grid"] ** 2,
+                "vision_dim": dims.vision_dim,
+                "mid_cells": dims.mid_cells,
+                "mid_dim": dims.mid_dim,
+                "features": feature_record(c, src.backbone),
                 "pixel_format": "RGB uint8, centre square crop, INTER_AREA resize",
                 "pixel_normalization": {
                     "mean": c["pixel_mean"],
@@ -188,6 +233,8 @@ def write_bundle(
             "files": files,
             "tools": _versions(),
         }
+        if compare is not None:
+            manifest["compare"] = compare
         manifest["files"].update(write_genai_files(tmp, manifest))  # lists them with sha256
         write_json(tmp / MANIFEST, manifest, indent=2)
         tmp.chmod(0o755)  # mkdtemp makes it private; a bundle is meant to be shared

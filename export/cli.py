@@ -1,7 +1,8 @@
-"""stepdiff export --quant {fp32,int8,int4} --out DIR [--weights FILE | --untrained]
+"""stepdiff export --quant {fp32,int8,int4} --out DIR [--weights FILE | --untrained] [--compare-head FILE]
 
 The default build needs no torch: the SmolLM2 GGUF, the EfficientNet-Lite0 weights and our
-shipped projector + LoRA (models/weights/stepdiff-v1.safetensors), merged in numpy.
+shipped projector + LoRA (models/weights/stepdiff-v1.safetensors), merged in numpy; and, when
+given, a comparison head's weights (safetensors, see export/sources.py read_compare_head).
 """
 
 from __future__ import annotations
@@ -38,6 +39,13 @@ def parser() -> argparse.ArgumentParser:
         help="vision encoder precision (int8: static QDQ calibrated on rendered frames)",
     )
     p.add_argument(
+        "--compare-head",
+        default=None,
+        metavar="FILE",
+        help="comparison head weights (safetensors with stepdiff_compare_config metadata); "
+        "the bundle gets compare_head.onnx (fp32)",
+    )
+    p.add_argument(
         "--lora",
         choices=("auto", "merged", "side"),
         default="auto",
@@ -63,15 +71,23 @@ def parser() -> argparse.ArgumentParser:
 
 def sources(a: argparse.Namespace):
     if a.untrained:
-        from stepdiff.export.sources import sources_from_model
+        from dataclasses import replace
+
+        from stepdiff.export.sources import read_compare_head, sources_from_model
         from stepdiff.models.model import StepDiffModel
 
-        return sources_from_model(StepDiffModel.from_pretrained())
+        src = sources_from_model(StepDiffModel.from_pretrained())
+        if a.compare_head:
+            src = replace(src, compare_head=read_compare_head(a.compare_head))
+        return src
     from stepdiff.export.sources import sources_from_files
     from stepdiff.models.pretrained import SHIPPED_WEIGHTS, efficientnet_weights, smollm2_gguf
 
     return sources_from_files(
-        smollm2_gguf().path, efficientnet_weights().path, a.weights or SHIPPED_WEIGHTS
+        smollm2_gguf().path,
+        efficientnet_weights().path,
+        a.weights or SHIPPED_WEIGHTS,
+        compare_head=a.compare_head,
     )
 
 

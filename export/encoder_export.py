@@ -25,8 +25,9 @@ class _VisionEncoderGraph(nn.Module):
         self.vision = model.vision
         self.projector = model.projector
 
-    def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
-        return self.projector(self.vision(pixel_values))
+    def forward(self, pixel_values: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        head, mid = self.vision.multi_scale(pixel_values)
+        return self.projector(head), head, mid
 
 
 def export_vision_encoder(model: StepDiffModel, out_path: str, opset: int = 17) -> dict:

@@ -35,10 +35,16 @@ class Bundle:
     dims: contract.ModelDims
     eos_token_ids: tuple[int, ...]
     system_prompt: str
+    # The compare head's category names, in the order of its `category` input; () without one.
+    categories: tuple[str, ...] = ()
 
     @property
     def tokenizer_path(self) -> Path:
         return self.root / contract.TOKENIZER
+
+    @property
+    def has_compare_head(self) -> bool:
+        return contract.COMPARE_HEAD in self.graphs
 
     def file(self, name: str) -> Path:
         return self.root / name
@@ -113,7 +119,9 @@ def load_bundle(path: str | os.PathLike, verify_hashes: bool = True) -> Bundle:
         eos = tuple(int(t) for t in m["lm"]["eos_token_ids"])
         system_prompt = str(m["lm"]["system_prompt"])
     except (KeyError, TypeError, ValueError) as e:
-        raise BadInput(mpath, f"field {e} is missing or malformed in 'video' or 'lm'") from e
+        raise BadInput(
+            mpath, f"field {e} is missing or malformed in 'video', 'lm' or 'compare'"
+        ) from e
 
     files = m["files"]
     graph_paths = [g["path"] for g in m["graphs"].values() if isinstance(g, dict) and "path" in g]
@@ -133,8 +141,25 @@ def load_bundle(path: str | os.PathLike, verify_hashes: bool = True) -> Bundle:
         if verify_hashes and sha256_file(p) != meta.get("sha256"):
             raise BadInput(p, f"sha256 does not match {contract.MANIFEST}: the bundle is corrupt")
 
+    categories: tuple[str, ...] = ()
+    listed = [g for g in contract.OPTIONAL_GRAPHS if g in m["graphs"]]
+    if contract.COMPARE_HEAD in listed:
+        compare = m.get("compare")
+        cats = compare.get("categories") if isinstance(compare, dict) else None
+        if (
+            not isinstance(cats, list)
+            or not all(isinstance(c, str) for c in cats)
+            or contract.ANY_CATEGORY not in cats
+        ):
+            raise BadInput(
+                mpath,
+                f"graph {contract.COMPARE_HEAD} needs field 'compare' with its 'categories' "
+                f"(names, {contract.ANY_CATEGORY!r} among them)",
+            )
+        categories = tuple(cats)
+
     graphs = {}
-    for g in contract.GRAPHS:
+    for g in (*contract.GRAPHS, *listed):
         entry = m["graphs"].get(g)
         if not isinstance(entry, dict) or "path" not in entry:
             raise BadInput(mpath, f"graph {g!r} is missing from 'graphs'")
@@ -155,6 +180,7 @@ def load_bundle(path: str | os.PathLike, verify_hashes: bool = True) -> Bundle:
         dims=dims,
         eos_token_ids=eos,
         system_prompt=system_prompt,
+        categories=categories,
     )
 
 

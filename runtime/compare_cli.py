@@ -60,9 +60,14 @@ def main(argv: list[str]) -> int:
     opts = CompareOptions(question=a.question or COMPARE_QUESTION, max_new_tokens=a.max_new_tokens)
     result = model.compare(a.reference, a.user, opts)
     if a.json:
-        print(json.dumps({"text": result.text, "timings": result.timings}))
+        record = {"text": result.text, "timings": result.timings}
+        if result.severity is not None:  # the bundle has a comparison head
+            record["severity"] = result.severity
+        print(json.dumps(record))
     else:
         print(result.text)
+        if result.severity is not None:
+            print(f"severity {result.severity:.2f} / 5", file=sys.stderr)
     if not a.no_speech:
         print(speak(result.text or "I see no difference.", a.wav), file=sys.stderr)
     return 0

@@ -210,6 +210,9 @@ def test_torch_pickle_refuses_code_and_non_torch_files(tmp_path):
 
 @pytest.mark.parametrize("frame_size", [224, 160])
 def test_built_encoder_matches_torch_encode_videos(effnet_path, tmp_path, frame_size):
+    """video_embeds is encode_videos; frame_head and frame_mid are VisionTower.multi_scale's head
+    and mid (at 224 the mid blocks are 28x28 and 14x14: AveragePool; at 160, 20x20 and 10x10:
+    uneven bins, the pool matrix)."""
     torch = pytest.importorskip("torch")
     pytest.importorskip("efficientnet_lite_pytorch")
     from stepdiff.models.model import Projector, StepDiffConfig, VisionTower
@@ -225,33 +228,53 @@ def test_built_encoder_matches_torch_encode_videos(effnet_path, tmp_path, frame_
     weights = tmp_path / "projector.npz"
     np.savez(weights, **{k: v.numpy() for k, v in projector.state_dict().items()})
 
+    # At 224 the config is the shipped weights' (written before StepDiffConfig had mid_*): the
+    # builder takes Lite0's blocks 4 and 10 and 7x7 cells, and reads the channels off the weights.
+    config = c.to_dict()
+    if frame_size == 224:
+        config = {k: v for k, v in config.items() if not k.startswith("mid_")}
     out = tmp_path / "vision_encoder.onnx"
     built = _run_without_torch(
-        backbone=effnet_path, projector=str(weights), config=c.to_dict(), out=str(out)
+        backbone=effnet_path, projector=str(weights), config=config, out=str(out)
     )
-    k = c.tokens_per_video
+    k, b = c.tokens_per_video, contract.BATCH
+    assert (c.mid_cells, c.mid_dim) == (49, 152)
     assert built["io"] == {
         "inputs": [
             {
                 "name": contract.PIXEL_VALUES,
                 "dtype": "uint8",
-                "shape": [contract.BATCH, 8, frame_size, frame_size, 3],
+                "shape": [b, 8, frame_size, frame_size, 3],
             }
         ],
         "outputs": [
-            {"name": contract.VIDEO_EMBEDS, "dtype": "float32", "shape": [contract.BATCH, k, 576]}
+            {"name": contract.VIDEO_EMBEDS, "dtype": "float32", "shape": [b, k, 576]},
+            {"name": contract.FRAME_HEAD, "dtype": "float32", "shape": [b, 8, 4, 1280]},
+            {"name": contract.FRAME_MID, "dtype": "float32", "shape": [b, 8, 49, 152]},
         ],
     }
+    pools = [n for n in onnx.load(str(out)).graph.node if n.name.startswith("/vision/pool/mid.")]
+    assert {n.op_type for n in pools} == (
+        {"AveragePool"} if frame_size == 224 else {"MatMul", "Reshape"}
+    )
 
     sess = _session(str(out))
+    names = [contract.VIDEO_EMBEDS, contract.FRAME_HEAD, contract.FRAME_MID]
     rng = np.random.default_rng(frame_size)
     for batch in (1, 2):
         clips = rng.integers(0, 256, (batch, c.frames, frame_size, frame_size, 3), dtype=np.uint8)
-        got = sess.run([contract.VIDEO_EMBEDS], {contract.PIXEL_VALUES: clips})[0]
+        embeds, head, mid = sess.run(names, {contract.PIXEL_VALUES: clips})
         with torch.no_grad():
-            want = projector(vision(torch.from_numpy(clips))).numpy()
-        assert got.shape == want.shape == (batch, k, c.lm_dim)
-        assert float(np.abs(got - want).max()) < 1e-4
+            x = torch.from_numpy(clips)
+            want = projector(vision(x)).numpy()
+            want_head, want_mid = (t.numpy() for t in vision.multi_scale(x))
+        assert embeds.shape == want.shape == (batch, k, c.lm_dim)
+        assert head.shape == want_head.shape == (batch, c.frames, c.tokens_per_frame, 1280)
+        assert mid.shape == want_mid.shape == (batch, c.frames, c.mid_cells, c.mid_dim)
+        # measured: 3e-6 (embeds, |x| < 1), 1.4e-5 (head, |x| < 6), 3e-5 (mid, |x| < 20)
+        assert float(np.abs(embeds - want).max()) < 1e-4
+        assert float(np.abs(head - want_head).max()) < 1e-4
+        assert float(np.abs(mid - want_mid).max()) < 2e-4
 
     if frame_size == 224:  # same IO contract as the torch.onnx exporter it replaces
         from types import SimpleNamespace
@@ -261,6 +284,9 @@ def test_built_encoder_matches_torch_encode_videos(effnet_path, tmp_path, frame_
         ref_path = tmp_path / "traced.onnx"
         model = SimpleNamespace(vision=vision, projector=projector, config=c)
         assert export_vision_encoder(model, str(ref_path)) == built["io"]
+        traced = _session(str(ref_path)).run(names, {contract.PIXEL_VALUES: clips})
+        for got, ours in zip(traced, sess.run(names, {contract.PIXEL_VALUES: clips}), strict=True):
+            assert float(np.abs(got - ours).max()) < 2e-4
 
 
 def test_builder_names_what_is_wrong(effnet_path, tmp_path):
@@ -282,6 +308,16 @@ def test_builder_names_what_is_wrong(effnet_path, tmp_path):
         build_vision_encoder(backbone, proj, {k: v for k, v in CONFIG.items() if k != "grid"}, out)
     with pytest.raises(ValueError, match="time has 8 rows, config.frames is 16"):
         build_vision_encoder(backbone, proj, {**CONFIG, "frames": 16}, out)
+    with pytest.raises(
+        ValueError, match=r"mid_channels \[40, 80\] but blocks \[4, 10\] .* \[40, 112\]"
+    ):
+        build_vision_encoder(backbone, proj, {**CONFIG, "mid_channels": [40, 80]}, out)
+    with pytest.raises(ValueError, match=r"mid_blocks \[16\] are not blocks of the backbone"):
+        build_vision_encoder(backbone, proj, {**CONFIG, "mid_blocks": [4, 16]}, out)
+    with pytest.raises(ValueError, match="mid_blocks must be increasing"):
+        build_vision_encoder(backbone, proj, {**CONFIG, "mid_blocks": [10, 4]}, out)
+    with pytest.raises(ValueError, match="block 10 4x4 maps, fewer than mid_grid 7"):
+        build_vision_encoder(backbone, proj, {**CONFIG, "frame_size": 64}, out)
     assert not os.path.exists(out)
 
 
@@ -341,6 +377,30 @@ def test_int8_encoder_is_qdq_with_a_float_projector(int8_encoder):
         if n.name.startswith("/projector/") and n.op_type == "MatMul":
             assert n.input[1] in inits and inits[n.input[1]].data_type == onnx.TensorProto.FLOAT
     assert os.path.getsize(int8_encoder["int8"]) < 0.55 * os.path.getsize(int8_encoder["fp32"])
+
+
+def test_int8_encoder_keeps_the_frame_features_as_float_outputs(int8_encoder):
+    """The quantizer treats frame_head and frame_mid as graph outputs like video_embeds: same IO
+    as the fp32 graph, and their pools ("/vision/pool/") stay float after the int8 backbone."""
+    m = onnx.load(int8_encoder["int8"])
+    assert [o.name for o in m.graph.output] == [t["name"] for t in int8_encoder["io"]["outputs"]]
+    kept = int8_encoder["quant"]["kept_float"]
+    for name in ("/vision/pool/mid.4/AveragePool", "/vision/pool/mid.10/AveragePool"):
+        assert name in kept
+    producer = {o: n for n in m.graph.node for o in n.output}
+    for out in (contract.FRAME_HEAD, contract.FRAME_MID):
+        assert producer[out].op_type == "Reshape", out  # no QDQ pair after the pools
+    clips = _clips(2, seed=1)
+    names = [contract.VIDEO_EMBEDS, contract.FRAME_HEAD, contract.FRAME_MID]
+    ref = _session(int8_encoder["fp32"]).run(names, {contract.PIXEL_VALUES: clips})
+    got = _session(int8_encoder["int8"]).run(names, {contract.PIXEL_VALUES: clips})
+    for name, a, b in zip(names, ref, got, strict=True):
+        assert a.shape == b.shape and np.isfinite(b).all(), name
+        a, b = a.reshape(-1, a.shape[-1]), b.reshape(-1, b.shape[-1])
+        cos = (a * b).sum(-1) / np.maximum(
+            np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1), 1e-12
+        )
+        print(f"\nint8 vs fp32 {name}: cos mean {cos.mean():.4f} min {cos.min():.4f}")
 
 
 def test_int8_encoder_stays_close_to_fp32_on_held_out_clips(int8_encoder):
