@@ -32,7 +32,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from stepdiff.models.compare import CompareConfig, CompareHead, category_index
+from stepdiff.models.compare import CATEGORIES, CompareConfig, CompareHead, category_index
 from stepdiff.runtime.align import align
 from stepdiff.runtime.errors import BadInput
 from stepdiff.runtime.files import read_jsonl, write_atomic, write_atomic_with
@@ -333,8 +333,23 @@ def train(cfg: CompareTrainConfig, log=print) -> Path:
         weights,
         lambda tmp: torch.save({"head": head.state_dict(), "config": head.config.to_dict()}, tmp),
     )
+    write_head_safetensors(head, out / "compare_head.safetensors", step)
     write_atomic(out / "history.json", json.dumps(history, indent=1) + "\n")
     return weights
+
+
+def write_head_safetensors(head: CompareHead, path: Path, step: int) -> Path:
+    """The head's weights as export reads them torch-free (export/sources.py read_compare_head):
+    fp16 tensors under the state_dict's names, the config and categories as JSON metadata."""
+    from safetensors.torch import save_file
+
+    tensors = {k: v.detach().half().contiguous() for k, v in head.state_dict().items()}
+    meta = {
+        "stepdiff_compare_config": json.dumps(head.config.to_dict()),
+        "stepdiff_compare_categories": json.dumps(list(CATEGORIES)),
+        "step": str(step),
+    }
+    return write_atomic_with(path, lambda tmp: save_file(tensors, tmp, meta))
 
 
 @torch.no_grad()
