@@ -401,6 +401,8 @@ def test_int8_encoder_keeps_the_frame_features_as_float_outputs(int8_encoder):
             np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1), 1e-12
         )
         print(f"\nint8 vs fp32 {name}: cos mean {cos.mean():.4f} min {cos.min():.4f}")
+        # measured per frame cell: frame_head 0.9955 / 0.990, frame_mid 0.9976 / 0.991
+        assert cos.mean() > 0.99 and cos.min() > 0.97, name
 
 
 def test_int8_encoder_stays_close_to_fp32_on_held_out_clips(int8_encoder):
