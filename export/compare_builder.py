@@ -18,10 +18,11 @@ GELU is the exact erf form, LayerNorm eps 1e-5 and F.normalize's x / max(|x|, 1e
 
 Bundles carry the fp32 graph. `quant="int8"` (MatMulNBits, 8-bit block-quantized weights, int8
 activations) stays for the measurement that decided it (tests/test_export_compare.py): on the
-2-core x86 dev box, batch 1, 2 threads, best of 30 interleaved rounds, fp32 took 1.9 ms per
-comparison and int8 2.1 ms (the head is ~17 M multiply-adds in 87 nodes; op overhead, not
-weight bytes, is the cost), while int8 moved severity by ~3e-3 and match by ~1e-2; only the file
-shrinks (9.6 MB -> 2.9 MB), which next to the LM does not matter.
+2-core x86 dev box, batch 1, 2 threads, the best round of three runs of 30-40 interleaved rounds
+took 1.3 ms per comparison in fp32 and 2.1 ms in int8 (medians 2.8-4.0 ms and 3.5-4.4 ms, the box
+shared with other jobs); the head is ~17 M multiply-adds in 87 nodes, so op overhead, not weight
+bytes, is the cost. int8 moved severity by ~3e-3 and match by ~1e-2; only the file shrinks
+(9.6 MB -> 2.9 MB), which next to the LM does not matter.
 """
 
 from __future__ import annotations

@@ -243,7 +243,7 @@ def test_reference_and_user_are_not_interchangeable(built, head):
 
 def test_head_timing_fp32_and_int8(built, head):
     """ms per comparison (batch 1, 2 threads), printed for the record; int8 is the smaller file.
-    Measured on the 2-core dev box (loaded; best of 30 rounds): fp32 1.9 ms, int8 2.1 ms;
+    Measured on the 2-core dev box (shared; best round of three runs): fp32 1.3 ms, int8 2.1 ms;
     9.6 MB vs 2.9 MB. So bundles carry fp32 (export/compare_builder.py)."""
     x = random_inputs(np.random.default_rng(5), 1, head.config)
     sessions = {q: session(p) for q, p in built["paths"].items()}
