@@ -35,8 +35,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from stepdiff.export.onnx_ops import MS_DOMAIN, Graph
-from stepdiff.export.quantize_weights import packed_zero_points, quantize_blockwise
+from stepdiff.export.onnx_ops import Graph, matmul_nbits
+from stepdiff.export.quantize_weights import quantize_blockwise
 from stepdiff.runtime import contract
 
 _LN_EPS = 1e-5  # nn.LayerNorm's default
@@ -180,25 +180,7 @@ class _Writer:
         # B*2T*M rows, where MatMulNBits is slower than the float MatMul) and a real output.
         if self.quant == "int8" and quantize and w.shape[1] >= 256 and w.shape[0] >= 16:
             qw = quantize_blockwise(w, 8, self.block, "uint8")
-            inputs = [
-                x,
-                g.initializer(qw.packed, f"{path}/weight.q8"),
-                g.initializer(qw.scales, f"{path}/weight.scales"),
-            ]
-            zp = packed_zero_points(qw)
-            if zp is not None:
-                inputs.append(g.initializer(zp, f"{path}/weight.zero_points"))
-            y = g.op(
-                "MatMulNBits",
-                inputs,
-                f"{path}/MatMulNBits",
-                domain=MS_DOMAIN,
-                K=qw.k,
-                N=qw.n,
-                bits=8,
-                block_size=self.block,
-                accuracy_level=4,
-            )
+            y = matmul_nbits(g, x, qw, f"{path}/weight", f"{path}/MatMulNBits", accuracy_level=4)
         else:
             y = g.op("MatMul", [x, g.initializer(w.T.copy(), f"{path}/weight")], f"{path}/MatMul")
         return g.op("Add", [y, bias], f"{path}/Add", outputs=outputs)

@@ -37,10 +37,9 @@ from tqdm import tqdm
 
 from stepdiff.export.dims import LlamaDims, lm_graph_dims
 from stepdiff.export.gguf_weights import weights_from_gguf
-from stepdiff.export.onnx_ops import MS_DOMAIN, Graph
+from stepdiff.export.onnx_ops import MS_DOMAIN, Graph, matmul_nbits
 from stepdiff.export.quantize_weights import (
     ZERO_POINTS,
-    packed_zero_points,
     quantize_blockwise,
     quantize_table_int8,
 )
@@ -288,25 +287,14 @@ class _DecoderWriter:
         # symmetric (exact for a Q8_0 source like SmolLM2's tied lm_head) or min/max.
         zero_points = "uint8" if bits == 8 else self.opts.zero_points
         qw = quantize_blockwise(w, bits, self.opts.block_size, zero_points)
-        inputs = [
+        y = matmul_nbits(
+            g,
             x,
-            g.initializer(qw.packed, f"{name}.weight.q{bits}"),
-            g.initializer(qw.scales, f"{name}.weight.scales"),
-        ]
-        zp = packed_zero_points(qw)
-        if zp is not None:
-            inputs.append(g.initializer(zp, f"{name}.weight.zero_points"))
-        y = g.op(
-            "MatMulNBits",
-            inputs,
+            qw,
+            f"{name}.weight",
             f"{name}/MatMulNBits",
+            self.opts.accuracy_level,
             outputs=outs if qw.residual is None else 1,
-            domain=MS_DOMAIN,
-            K=qw.k,
-            N=qw.n,
-            bits=bits,
-            block_size=qw.block_size,
-            accuracy_level=self.opts.accuracy_level,
         )
         if qw.residual is None:
             return y

@@ -17,6 +17,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from stepdiff.export.quantize_weights import BlockQuantized, packed_zero_points
 from stepdiff.runtime.contract import GraphIO
 from stepdiff.runtime.files import write_atomic_with
 
@@ -152,3 +153,36 @@ class Graph:
             )
             os.replace(os.path.join(tmp, data_name), os.path.join(directory, data_name))
             os.replace(tmp_model, path)
+
+
+def matmul_nbits(
+    g: Graph,
+    x: str,
+    qw: BlockQuantized,
+    weights: str,
+    node: str,
+    accuracy_level: int,
+    outputs: Sequence[str] | int = 1,
+) -> str:
+    """x @ W for a block-quantized W (export/quantize_weights.py) as one MatMulNBits node; its
+    initializers are named `{weights}.q{bits}`, `{weights}.scales` and `{weights}.zero_points`."""
+    inputs = [
+        x,
+        g.initializer(qw.packed, f"{weights}.q{qw.bits}"),
+        g.initializer(qw.scales, f"{weights}.scales"),
+    ]
+    zp = packed_zero_points(qw)
+    if zp is not None:
+        inputs.append(g.initializer(zp, f"{weights}.zero_points"))
+    return g.op(
+        "MatMulNBits",
+        inputs,
+        node,
+        outputs=outputs,
+        domain=MS_DOMAIN,
+        K=qw.k,
+        N=qw.n,
+        bits=qw.bits,
+        block_size=qw.block_size,
+        accuracy_level=accuracy_level,
+    )

@@ -28,18 +28,12 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from stepdiff.models.data.slots import CATEGORIES as STEP_CATEGORIES
+from stepdiff.runtime.contract import ANY_CATEGORY, split_difference
+
 # The deviation categories of the data engine, plus "any" for a question without one (the
 # headset's compare). Their order is the category input's index; the manifest records it.
-CATEGORIES = (
-    "Preparation",
-    "Measurement",
-    "Order",
-    "Timing",
-    "Technique",
-    "Temperature",
-    "Missing Step",
-    "any",
-)
+CATEGORIES = (*STEP_CATEGORIES, ANY_CATEGORY)
 SEVERITY_MAX = 5.0
 
 
@@ -63,13 +57,7 @@ class CompareConfig:
 
 
 def category_index(category: str | None) -> int:
-    return CATEGORIES.index(category) if category in CATEGORIES else CATEGORIES.index("any")
-
-
-def split_difference(text: str) -> tuple[str, str]:
-    """ "X instead of Y" -> ("X", "Y"); a text without the phrase is all "did"."""
-    did, sep, instead = text.rpartition(" instead of ")
-    return (did, instead) if sep else (text, "")
+    return CATEGORIES.index(category if category in CATEGORIES else ANY_CATEGORY)
 
 
 class FrameEncoder(nn.Module):

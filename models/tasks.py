@@ -85,20 +85,26 @@ def cap_prompt(
     blind: bool = False, rng: random.Random | None = None, category: str | None = None
 ) -> str:
     """The DiffCap question, within `category` when given (the release's task definition)."""
-    if category is None:
-        return user_text(_pick(CAP_QUESTION, CAP_PARAPHRASES, rng), 2, blind)
-    q = _pick(CAP_CATEGORY_QUESTION, CAP_CATEGORY_PARAPHRASES, rng)
-    return user_text(q.format(noun=category_noun(category)), 2, blind)
+    plain = (CAP_QUESTION, CAP_PARAPHRASES)
+    within = (CAP_CATEGORY_QUESTION, CAP_CATEGORY_PARAPHRASES)
+    return _ask(plain, within, blind, rng, category)
 
 
 def rank_prompt(
     blind: bool = False, rng: random.Random | None = None, category: str | None = None
 ) -> str:
     """The DiffRank question, within `category` when given."""
+    plain = (RANK_QUESTION, RANK_PARAPHRASES)
+    within = (RANK_CATEGORY_QUESTION, RANK_CATEGORY_PARAPHRASES)
+    return _ask(plain, within, blind, rng, category)
+
+
+def _ask(plain, within, blind: bool, rng: random.Random | None, category: str | None) -> str:
+    """A two-video question: `plain` (canonical, paraphrases) without a category, else `within`
+    with the category's noun filled in."""
     if category is None:
-        return user_text(_pick(RANK_QUESTION, RANK_PARAPHRASES, rng), 2, blind)
-    q = _pick(RANK_CATEGORY_QUESTION, RANK_CATEGORY_PARAPHRASES, rng)
-    return user_text(q.format(noun=category_noun(category)), 2, blind)
+        return user_text(_pick(*plain, rng), 2, blind)
+    return user_text(_pick(*within, rng).format(noun=category_noun(category)), 2, blind)
 
 
 def _pick(canonical: str, paraphrases: Sequence[str], rng: random.Random | None) -> str:

@@ -50,10 +50,10 @@ DEVICE_COMMANDS: dict[str, Command] = {
 }
 
 
-def commands() -> dict[str, Command]:
-    """The device commands, then those other installed packages register."""
-    found = dict(DEVICE_COMMANDS)
-    for ep in metadata.entry_points(group=ENTRY_POINTS):
+def registered(built_in: dict[str, Command], group: str) -> dict[str, Command]:
+    """`built_in`, then the Commands other installed packages register under `group`."""
+    found = dict(built_in)
+    for ep in metadata.entry_points(group=group):
         if ep.name in found:
             continue
         try:
@@ -61,6 +61,10 @@ def commands() -> dict[str, Command]:
         except ImportError:
             continue  # a registering package that cannot load here offers no commands
     return found
+
+
+def commands() -> dict[str, Command]:
+    return registered(DEVICE_COMMANDS, ENTRY_POINTS)
 
 
 def usage(table: dict[str, Command]) -> str:

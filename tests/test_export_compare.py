@@ -323,15 +323,7 @@ def test_a_head_for_other_features_is_refused(head, head_file):
     from stepdiff.models.pretrained import efficientnet_weights
 
     lm = LlamaDims(576, 30, 9, 3, 64, 1536, 49152, 1e-5, 1e5, True)
-    config = {
-        "frames": 8,
-        "frame_size": 224,
-        "grid": 2,
-        "vision_dim": 1280,
-        "lm_dim": 576,
-        "pixel_mean": 127.0,
-        "pixel_std": 128.0,
-    }
+    from test_export_encoder import CONFIG as config
     src = BundleSources(
         lm={},
         dims=lm,

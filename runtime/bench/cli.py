@@ -7,9 +7,8 @@ and register themselves under the `stepdiff.benches` entry-point group.
 from __future__ import annotations
 
 import sys
-from importlib import metadata
 
-from stepdiff.runtime.cli import Command
+from stepdiff.runtime.cli import Command, registered
 
 ENTRY_POINTS = "stepdiff.benches"
 
@@ -25,15 +24,7 @@ DEVICE_BENCHES: dict[str, Command] = {
 
 
 def benches() -> dict[str, Command]:
-    found = dict(DEVICE_BENCHES)
-    for ep in metadata.entry_points(group=ENTRY_POINTS):
-        if ep.name in found:
-            continue
-        try:
-            found[ep.name] = ep.load()
-        except ImportError:
-            continue  # a registering package that cannot load here offers no commands
-    return found
+    return registered(DEVICE_BENCHES, ENTRY_POINTS)
 
 
 def main(argv: list[str]) -> int:
